@@ -1,0 +1,3 @@
+"""lit-ctr: CTR prediction with the factorization-machine family on PyTorch Lightning."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,54 @@
+"""The one MLP block all deep models use."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+class MLP(nn.Sequential):
+    """``[Linear → BatchNorm? → activation → Dropout?] × len(hidden)`` (→ Linear to 1).
+
+    ``[batch, in_dim]`` → ``[batch, hidden[-1]]``, or ``[batch]`` logits when
+    ``output_layer`` is true.
+
+    Args:
+        in_dim: input width.
+        hidden: widths of the hidden layers.
+        dropout: dropout probability after each hidden layer (0 = none).
+        batch_norm: batch normalisation after each hidden Linear.
+        activation: ``relu``, ``tanh``, ``sigmoid`` or ``gelu``.
+        output_layer: end with a Linear to one logit and squeeze it.
+    """
+
+    _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
+
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: list[int],
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        activation: str = "relu",
+        output_layer: bool = True,
+    ) -> None:
+        if activation not in self._ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {sorted(self._ACTIVATIONS)}, got {activation!r}")
+        layers: list[nn.Module] = []
+        width = in_dim
+        for units in hidden:
+            layers.append(nn.Linear(width, units))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(units))
+            layers.append(self._ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = units
+        if output_layer:
+            layers.append(nn.Linear(width, 1))
+        super().__init__(*layers)
+        self.output_layer = output_layer
+        self.out_dim = 1 if output_layer else width
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = super().forward(x)
+        return out.squeeze(-1) if self.output_layer else out

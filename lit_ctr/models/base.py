@@ -1,0 +1,118 @@
+"""``CTRModule``: everything a CTR model shares, so a model file holds only its layers
+and ``forward``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+from torchmetrics.classification import BinaryAUROC
+
+CHECKPOINT_KEY = "lit_ctr"
+
+
+class CTRModule(LightningModule):
+    """Base of every lit-ctr model.
+
+    It owns the hyper-parameters (saved as primitives, ``field_dims`` included, so
+    ``load_from_checkpoint`` needs no datamodule), the loss (BCE with logits), exact
+    validation/test AUC and logloss, the optimizer (injected as a callable), embedding
+    and network L2, and ``predict_step`` (probabilities). Subclasses build their layers
+    after ``super().__init__`` and implement ``forward(ids, numeric) -> logits [batch]``.
+
+    Args:
+        field_dims: ids per categorical field; linked from the datamodule by the CLI.
+        num_numeric: number of numeric fields; linked from the datamodule by the CLI.
+        embed_dim: size ``k`` of the feature vectors.
+        embedding_l2: weight of the L2 penalty on the embedding rows (and first-order
+            weights) each batch looks up, per sample.
+        net_l2: weight of the L2 penalty on the weights of the network's Linear layers.
+        optimizer: builds the optimizer from the parameters (default Adam, lr 1e-3).
+    """
+
+    def __init__(
+        self,
+        field_dims: list[int],
+        num_numeric: int = 0,
+        embed_dim: int = 10,
+        embedding_l2: float = 0.0,
+        net_l2: float = 0.0,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["optimizer"])
+        # Linked values must be written explicitly, or checkpoints may hold nulls.
+        self.hparams["field_dims"] = [int(d) for d in field_dims]
+        self.hparams["num_numeric"] = int(num_numeric)
+        self.field_dims = self.hparams["field_dims"]
+        self.num_numeric = self.hparams["num_numeric"]
+        self.embed_dim = embed_dim
+        self.embedding_l2 = embedding_l2
+        self.net_l2 = net_l2
+        self.optimizer_factory = optimizer
+        self.val_auc = BinaryAUROC()
+        self.val_logloss = MeanMetric()
+        self.test_auc = BinaryAUROC()
+        self.test_logloss = MeanMetric()
+        self.preprocessing: dict[str, Any] | None = None
+
+    def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:  # pragma: no cover - abstract
+        """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(ids, numeric)")
+
+    # ----------------------------------------------------------------- loss
+    def regularization(self, ids: Tensor) -> Tensor:
+        """Embedding L2 on the rows this batch used, plus network L2 on Linear weights."""
+        penalty = torch.zeros((), device=ids.device)
+        if self.embedding_l2:
+            tables = [m for m in self.modules() if hasattr(m, "squared_norm") and m is not self]
+            penalty = penalty + self.embedding_l2 * sum(m.squared_norm(ids) for m in tables)
+        if self.net_l2:
+            weights = [m.weight for m in self.modules() if isinstance(m, nn.Linear)]
+            penalty = penalty + self.net_l2 * sum(w.pow(2).sum() for w in weights)
+        return penalty
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        logits = self(batch["ids"], batch["numeric"]).float()
+        loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
+        return loss + self.regularization(batch["ids"])
+
+    def _evaluate(self, batch: dict[str, Tensor], auc: BinaryAUROC, logloss: MeanMetric, stage: str) -> None:
+        logits = self(batch["ids"], batch["numeric"]).float()
+        labels = batch["label"]
+        auc.update(torch.sigmoid(logits), labels.int())
+        logloss.update(F.binary_cross_entropy_with_logits(logits, labels, reduction="none"))
+        self.log(f"{stage}/auc", auc, prog_bar=True)
+        self.log(f"{stage}/logloss", logloss, prog_bar=True)
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, self.val_auc, self.val_logloss, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, self.test_auc, self.test_logloss, "test")
+
+    def predict_step(self, batch: dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
+        """Click probabilities ``[batch]``."""
+        return torch.sigmoid(self(batch["ids"], batch["numeric"]).float())
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory(self.parameters())
+
+    # ----------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Store the schema and vocabulary so the checkpoint alone can score raw rows."""
+        if self.preprocessing is None and self._trainer is not None:
+            datamodule = getattr(self.trainer, "datamodule", None)
+            if datamodule is not None and hasattr(datamodule, "preprocessing_state"):
+                self.preprocessing = datamodule.preprocessing_state()
+        if self.preprocessing is not None:
+            checkpoint[CHECKPOINT_KEY] = self.preprocessing
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.preprocessing = checkpoint.get(CHECKPOINT_KEY)
