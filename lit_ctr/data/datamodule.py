@@ -76,18 +76,19 @@ class CTRDataModule(LightningDataModule):
         if isinstance(schema, dict):
             schema = Schema(**schema)
         self.schema = schema
+        if isinstance(file_format, dict):
+            file_format = FileFormat(**file_format)
         self.file_format = file_format or FileFormat()
         if path is None and train_path is None and predict_path is None:
             raise DataError("data: expected train_path (with valid_path/test_path) or path")
         if path is not None and train_path is not None:
             raise DataError("data: give either path (split by fractions) or train_path, not both")
-        if path is not None:
-            fractions = tuple(float(x) for x in split_fractions)
-            if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
-                raise DataError(
-                    f"data.split_fractions: expected three non-negative fractions summing to 1, got {split_fractions}"
-                )
-            self.split_fractions = fractions
+        fractions = tuple(float(x) for x in split_fractions)
+        if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
+            raise DataError(
+                f"data.split_fractions: expected three non-negative fractions summing to 1, got {split_fractions}"
+            )
+        self.split_fractions = fractions
         if batch_size < 1:
             raise DataError(f"data.batch_size: expected a positive integer, got {batch_size}")
         self.paths = {"train": train_path, "valid": valid_path, "test": test_path}

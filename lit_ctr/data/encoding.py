@@ -119,6 +119,12 @@ def _numeric(table: RawTable, f: Field) -> pl.Expr:
         )
     x = pl.lit(value)
     if f.transform == "bucketize":
+        too_low = (present & (value < -(2.0**63))).fill_null(False)
+        if too_low.any():  # int(x) would not fit the 64-bit bucket
+            row = _first_row(table, too_low)
+            raise DataError(
+                f"expected a number >= -2^63 to bucketize, found {raw[row]!r}", column=f.name, **table.locate(row)
+            )
         bucket = (
             pl.when(x > 2).then((x.log() ** 2).floor()).otherwise(x).cast(pl.Int64).cast(pl.String)
         )

@@ -41,14 +41,19 @@ class RawTable:
             every schema field.
         first_line: the 1-based line number of row 0 (2 when there is a header), or
             ``None`` for formats without lines (Parquet rows are reported as ``row``).
+        lines: the 1-based line number of every row, when rows are not consecutive
+            lines (blank lines were skipped); ``None`` otherwise.
     """
 
     file: str
     frame: pl.DataFrame
     first_line: int | None
+    lines: pl.Series | None = None
 
     def locate(self, row: int) -> dict[str, object]:
         """``DataError`` keyword arguments naming where row ``row`` of this file is."""
+        if self.lines is not None:
+            return {"file": self.file, "line": int(self.lines[row])}
         if self.first_line is None:
             return {"file": f"{self.file} (row {row})"}
         return {"file": self.file, "line": self.first_line + row}
@@ -132,7 +137,7 @@ def _read_delimited(
         header = fmt.columns or [schema.label] + [f.name for f in schema.fields]
         columns = header
     wanted = _wanted(schema, header, str(path), require_label)
-    _check_field_counts(path, separator, len(header), has_header)
+    blank = _check_field_counts(path, separator, len(header), has_header)
     try:
         frame = (
             pl.scan_csv(
@@ -149,32 +154,45 @@ def _read_delimited(
         )
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"cannot parse as {kind.upper()} ({exc})", file=str(path)) from exc
-    return RawTable(str(path), frame, 2 if has_header else 1)
+    first_line = 2 if has_header else 1
+    if not blank:
+        return RawTable(str(path), frame, first_line)
+    # polars reads a blank line as a row of nulls: skip those rows, keep the others' lines.
+    lines = pl.int_range(first_line, first_line + frame.height, eager=True)
+    keep = ~lines.is_in(blank)
+    return RawTable(str(path), frame.filter(keep), first_line, lines.filter(keep))
 
 
 def _header(path: Path, separator: str) -> list[str]:
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    # utf-8-sig: polars drops a byte-order mark, so must the header read here
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
         first = handle.readline()
     if not first.strip():
-        raise DataError("expected a header line, found an empty file", file=str(path), line=1)
+        found = "an empty file" if not first else "a blank line"
+        raise DataError(f"expected a header line, found {found}", file=str(path), line=1)
     return next(csv.reader([first.rstrip("\r\n")], delimiter=separator))
 
 
-def _check_field_counts(path: Path, separator: str, expected: int, has_header: bool) -> None:
-    """Raise on the first line whose number of fields is not ``expected``.
+def _check_field_counts(path: Path, separator: str, expected: int, has_header: bool) -> list[int]:
+    """Raise on the first line whose number of fields is not ``expected``; return the
+    1-based numbers of the blank lines after the header (skipped, not rows).
 
     polars pads short rows with nulls silently, so count separators per line first
     (fast, in polars) and confirm suspects with the quote-aware csv module.
     """
-    counts = (
-        pl.scan_lines(path, row_index_name="row")
-        .filter(pl.col("line").str.strip_chars_end("\r") != "")
-        .with_columns(n=pl.col("line").str.count_matches(separator, literal=True) + 1)
-        .filter(pl.col("n") != expected)
-        .head(10_000)
-        .collect()
-    )
     start = 1 if has_header else 0
+    lines = pl.scan_lines(path, row_index_name="row").with_columns(
+        blank=pl.col("line").str.strip_chars_end("\r") == ""
+    )
+    blank, counts = pl.collect_all(
+        [
+            lines.filter(pl.col("blank") & (pl.col("row") >= start)).select("row"),
+            lines.filter(~pl.col("blank"))
+            .with_columns(n=pl.col("line").str.count_matches(separator, literal=True) + 1)
+            .filter(pl.col("n") != expected)
+            .head(10_000),
+        ]
+    )
     for row, line in zip(counts["row"], counts["line"]):
         if row < start:
             continue
@@ -185,6 +203,7 @@ def _check_field_counts(path: Path, separator: str, expected: int, has_header: b
                 file=str(path),
                 line=row + 1,
             )
+    return (blank["row"] + 1).to_list()
 
 
 def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
@@ -198,7 +217,7 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
         .filter(pl.col("line") != "")
         .collect()
     )
-    tokens = lines["line"].str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    tokens = lines["line"].str.extract_all(r"\S+")  # split on any run of spaces or tabs
     label = tokens.list.first()
     pairs = tokens.list.slice(1)
     exploded = (
@@ -239,16 +258,7 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
         frame = frame.join(column, on="row", how="left", maintain_order="left")
     frame = frame.drop("row")
     # Row numbers of blank lines were skipped: keep each row's own line for errors.
-    return _LibFMTable(str(path), frame, 1, lines["row"])
-
-
-class _LibFMTable(RawTable):
-    def __init__(self, file: str, frame: pl.DataFrame, first_line: int, rows: pl.Series) -> None:
-        super().__init__(file, frame, first_line)
-        self._rows = rows
-
-    def locate(self, row: int) -> dict[str, object]:
-        return {"file": self.file, "line": int(self._rows[row]) + 1}
+    return RawTable(str(path), frame, 1, lines["row"] + 1)
 
 
 def _libfm_field(exploded: pl.DataFrame, fmt: FileFormat, num_fields: int, path: Path) -> pl.Series:
