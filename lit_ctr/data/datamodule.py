@@ -47,6 +47,8 @@ class CTRDataModule(LightningDataModule):
         split_fractions: train/valid/test fractions of ``path``.
         split_seed: seed of the row shuffle that cuts ``path``.
         file_format: layout of the files (see :class:`~lit_ctr.data.schema.FileFormat`).
+        predict_file_format: layout of ``predict_path`` when it differs (e.g. a CSV with
+            a header and no label); default: ``file_format``.
         cache_dir: where encoded arrays are kept between runs.
         batch_size: rows per training batch.
         eval_batch_size: rows per validation/test/predict batch (default: 4 × batch_size).
@@ -66,6 +68,7 @@ class CTRDataModule(LightningDataModule):
         split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
         split_seed: int = 2021,
         file_format: FileFormat | None = None,
+        predict_file_format: FileFormat | None = None,
         cache_dir: str = ".lit_ctr_cache",
         batch_size: int = 4096,
         eval_batch_size: int | None = None,
@@ -79,6 +82,9 @@ class CTRDataModule(LightningDataModule):
         if isinstance(file_format, dict):
             file_format = FileFormat(**file_format)
         self.file_format = file_format or FileFormat()
+        if isinstance(predict_file_format, dict):
+            predict_file_format = FileFormat(**predict_file_format)
+        self.predict_file_format = predict_file_format or self.file_format
         if path is None and train_path is None and predict_path is None:
             raise DataError("data: expected train_path (with valid_path/test_path) or path")
         if path is not None and train_path is not None:
@@ -175,10 +181,12 @@ class CTRDataModule(LightningDataModule):
             self._entry = entry
         return self._entry
 
-    def _read(self, paths: list[Path], require_label: bool = True) -> list[tuple[RawTable, pl.DataFrame]]:
+    def _read(
+        self, paths: list[Path], require_label: bool = True, file_format: FileFormat | None = None
+    ) -> list[tuple[RawTable, pl.DataFrame]]:
         out = []
         for p in paths:
-            table = read_table(p, self.schema, self.file_format, require_label=require_label)
+            table = read_table(p, self.schema, file_format or self.file_format, require_label=require_label)
             out.append((table, prepare(table, self.schema, require_label=require_label)))
         return out
 
@@ -241,7 +249,8 @@ class CTRDataModule(LightningDataModule):
         """Encode other raw rows (label optional) with the fitted vocabulary."""
         if pattern is None:
             raise DataError("data.predict_path: expected the rows to score")
-        frames = [f for _, f in self._read(expand_paths(pattern), require_label=False)]
+        paths = expand_paths(pattern)
+        frames = [f for _, f in self._read(paths, require_label=False, file_format=self.predict_file_format)]
         return encode(frames, self.schema, self.vocabulary)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:

@@ -81,7 +81,8 @@ def criteo_like_cardinalities(num_categorical: int, max_cardinality: int) -> lis
     log_max = math.log(max(_CRITEO_CARDINALITIES))
     profile = [math.log(c) / log_max for c in _CRITEO_CARDINALITIES]
     return [
-        max(1, min(max_cardinality, round(max_cardinality ** profile[i % len(profile)])))
+        # At least 2 ids where allowed, so that every field varies.
+        max(min(2, max_cardinality), round(max_cardinality ** profile[i % len(profile)]))
         for i in range(num_categorical)
     ]
 
@@ -103,8 +104,9 @@ class SyntheticSpec:
 
     rows: int = 100_000
     num_numeric: int = 13
-    # Tens to a few thousand ids per field: learnable from 100k rows.
-    cardinalities: list[int] = field(default_factory=lambda: criteo_like_cardinalities(26, 3_000))
+    # 2 to 30 ids per field (242 in all): few enough that an FM can learn every id's
+    # planted parameters from 100k rows; see the module docstring.
+    cardinalities: list[int] = field(default_factory=lambda: criteo_like_cardinalities(26, 30))
     latent_dim: int = 4
     zipf_exponent: float = 1.1
     missing_rate: float = 0.02
@@ -365,28 +367,21 @@ def _move_into_place(staging: Path, target: Path) -> None:
     shutil.rmtree(graveyard)
 
 
-_IMPORTANCE_POWER = 1.0
-
-
 def _plant(spec: SyntheticSpec) -> _Planted:
     """Draw the planted FM from ``spec.seed`` and tune its bias to ``spec.base_rate``."""
     rng = np.random.default_rng([spec.seed, _PLANT_STREAM])
     k = spec.latent_dim
     n = spec.num_numeric
-    w_std, v_std = _field_scales(rng, n + len(spec.cardinalities), k)
+    w_std, v_std = _field_scales(n + len(spec.cardinalities), k)
     planted = _Planted(
         numeric_mu=rng.uniform(0.0, 3.0, n),
         numeric_sigma=rng.uniform(0.75, 2.0, n),
-        numeric_w=w_std[:n] * rng.standard_normal(n),
-        numeric_v=v_std[:n, None] * rng.standard_normal((n, k)),
+        numeric_w=w_std * rng.standard_normal(n),
+        numeric_v=v_std * rng.standard_normal((n, k)),
         # float32 tables keep 1e6-id fields affordable; scores accumulate in float64.
-        categorical_w=[
-            np.float32(w_std[n + f]) * rng.standard_normal(c, dtype=np.float32)
-            for f, c in enumerate(spec.cardinalities)
-        ],
+        categorical_w=[np.float32(w_std) * rng.standard_normal(c, dtype=np.float32) for c in spec.cardinalities],
         categorical_v=[
-            np.float32(v_std[n + f]) * rng.standard_normal((c, k), dtype=np.float32)
-            for f, c in enumerate(spec.cardinalities)
+            np.float32(v_std) * rng.standard_normal((c, k), dtype=np.float32) for c in spec.cardinalities
         ],
         token_keys=rng.integers(0, 2**32, len(spec.cardinalities), dtype=np.uint32),
         bias=0.0,
@@ -398,19 +393,16 @@ def _plant(spec: SyntheticSpec) -> _Planted:
     return planted
 
 
-def _field_scales(rng: np.random.Generator, num_fields: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-field std of w and of each entry of v.
+def _field_scales(num_fields: int, k: int) -> tuple[float, float]:
+    """Std of each w and of each entry of each v.
 
-    Fields get random importances ``a_f`` so that a few fields carry most of the signal,
-    as in real CTR data, which also gives the pairwise terms enough strength per
-    parameter to be learnable. With unit-variance features,
-    ``Var(Σ_f w_f x_f) = Σ_f σ_w,f²`` and ``Var(Σ_{i<j} <v_i, v_j>) = k Σ_{i<j} σ_v,i² σ_v,j²``;
-    ``σ_w,f ∝ a_f`` and ``σ_v,f² ∝ a_f`` scale these to ``FIRST_ORDER_STD`` and ``PAIRWISE_STD``.
+    With unit-variance features, ``Var(Σ_f w_f x_f) = F σ_w²`` and
+    ``Var(Σ_{i<j} <v_i, v_j>) = P k σ_v⁴`` over ``F`` fields and ``P`` pairs of fields, so
+    these scales give the two parts stds ``FIRST_ORDER_STD`` and ``PAIRWISE_STD``.
     """
-    importance = rng.exponential(size=num_fields) ** _IMPORTANCE_POWER
-    w_std = FIRST_ORDER_STD * importance / math.sqrt(np.sum(importance**2))
-    pair_mass = max((importance.sum() ** 2 - np.sum(importance**2)) / 2, 1e-12)
-    v_std = np.sqrt(importance) * (PAIRWISE_STD**2 / (k * pair_mass)) ** 0.25
+    num_pairs = max(1, num_fields * (num_fields - 1) // 2)
+    w_std = FIRST_ORDER_STD / math.sqrt(num_fields)
+    v_std = (PAIRWISE_STD**2 / (num_pairs * k)) ** 0.25
     return w_std, v_std
 
 

@@ -112,7 +112,8 @@ class CTRModule(LightningModule):
             if datamodule is not None and hasattr(datamodule, "preprocessing_state"):
                 self.preprocessing = datamodule.preprocessing_state()
         if self.preprocessing is not None:
-            checkpoint[CHECKPOINT_KEY] = self.preprocessing
+            model_class = f"{type(self).__module__}.{type(self).__qualname__}"
+            checkpoint[CHECKPOINT_KEY] = {**self.preprocessing, "model_class": model_class}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.preprocessing = checkpoint.get(CHECKPOINT_KEY)
