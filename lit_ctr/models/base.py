@@ -33,6 +33,11 @@ class CTRModule(LightningModule):
             weights) each batch looks up, per sample.
         net_l2: weight of the L2 penalty on the weights of the network's Linear layers.
         optimizer: builds the optimizer from the parameters (default Adam, lr 1e-3).
+        sparse: make the embedding tables sparse (``nn.Embedding(sparse=True)``) so a step
+            touches only the rows in the batch; they get ``sparse_optimizer`` and the
+            rest gets ``optimizer`` (manual optimization with two optimizers).
+        sparse_optimizer: builds the optimizer of the sparse tables (SparseAdam by
+            default; Adagrad and SGD also take sparse gradients).
     """
 
     def __init__(
@@ -43,9 +48,11 @@ class CTRModule(LightningModule):
         embedding_l2: float = 0.0,
         net_l2: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.Adam,
+        sparse: bool = False,
+        sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["optimizer"])
+        self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer"])
         # Linked values must be written explicitly, or checkpoints may hold nulls.
         self.hparams["field_dims"] = [int(d) for d in field_dims]
         self.hparams["num_numeric"] = int(num_numeric)
@@ -55,6 +62,10 @@ class CTRModule(LightningModule):
         self.embedding_l2 = embedding_l2
         self.net_l2 = net_l2
         self.optimizer_factory = optimizer
+        self.sparse = sparse
+        self.sparse_optimizer_factory = sparse_optimizer
+        # Two optimizers (sparse tables + dense rest) need manual optimization in Lightning 2.
+        self.automatic_optimization = not sparse
         self.val_auc = BinaryAUROC()
         self.val_logloss = MeanMetric()
         self.test_auc = BinaryAUROC()
@@ -81,7 +92,15 @@ class CTRModule(LightningModule):
         logits = self(batch["ids"], batch["numeric"]).float()
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
-        return loss + self.regularization(batch["ids"])
+        objective = loss + self.regularization(batch["ids"])
+        if not self.automatic_optimization:
+            optimizers = self.optimizers()
+            for optimizer in optimizers:
+                optimizer.zero_grad()
+            self.manual_backward(objective)
+            for optimizer in optimizers:
+                optimizer.step()
+        return objective
 
     def _evaluate(self, batch: dict[str, Tensor], auc: BinaryAUROC, logloss: MeanMetric, stage: str) -> None:
         logits = self(batch["ids"], batch["numeric"]).float()
@@ -101,8 +120,15 @@ class CTRModule(LightningModule):
         """Click probabilities ``[batch]``."""
         return torch.sigmoid(self(batch["ids"], batch["numeric"]).float())
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return self.optimizer_factory(self.parameters())
+    def configure_optimizers(self) -> torch.optim.Optimizer | list[torch.optim.Optimizer]:
+        if not self.sparse:
+            return self.optimizer_factory(self.parameters())
+        tables = [m for m in self.modules() if isinstance(m, nn.Embedding)]
+        for table in tables:
+            table.sparse = True
+        sparse_ids = {id(t.weight) for t in tables}
+        dense = [p for p in self.parameters() if id(p) not in sparse_ids]
+        return [self.sparse_optimizer_factory([t.weight for t in tables]), self.optimizer_factory(dense)]
 
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

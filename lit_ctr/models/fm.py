@@ -19,6 +19,8 @@ class FM(CTRModule):
         embed_dim: latent vector size ``k``.
         embedding_l2: L2 weight on the vectors and weights a batch looks up.
         optimizer: builds the optimizer (default Adam).
+        sparse: sparse embedding tables with their own ``sparse_optimizer`` (see CTRModule).
+        sparse_optimizer: builds the optimizer of the sparse tables (default SparseAdam).
     """
 
     def __init__(
@@ -28,8 +30,13 @@ class FM(CTRModule):
         embed_dim: int = 10,
         embedding_l2: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.Adam,
+        sparse: bool = False,
+        sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
     ) -> None:
-        super().__init__(field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, optimizer=optimizer)
+        super().__init__(
+            field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2,
+            optimizer=optimizer, sparse=sparse, sparse_optimizer=sparse_optimizer,
+        )  # fmt: skip
         self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         self.interaction = FMInteraction()

@@ -18,6 +18,8 @@ class LR(CTRModule):
         num_numeric: number of numeric fields (linked from the data).
         embedding_l2: L2 weight on the first-order weights a batch looks up.
         optimizer: builds the optimizer (default Adam).
+        sparse: sparse embedding tables with their own ``sparse_optimizer`` (see CTRModule).
+        sparse_optimizer: builds the optimizer of the sparse tables (default SparseAdam).
     """
 
     def __init__(
@@ -26,8 +28,13 @@ class LR(CTRModule):
         num_numeric: int = 0,
         embedding_l2: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.Adam,
+        sparse: bool = False,
+        sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
     ) -> None:
-        super().__init__(field_dims, num_numeric, embedding_l2=embedding_l2, optimizer=optimizer)
+        super().__init__(
+            field_dims, num_numeric, embedding_l2=embedding_l2,
+            optimizer=optimizer, sparse=sparse, sparse_optimizer=sparse_optimizer,
+        )  # fmt: skip
         self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
