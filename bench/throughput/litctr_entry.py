@@ -1,0 +1,154 @@
+"""One lit-ctr throughput entry, run in its own process so its peak RSS is its own.
+
+Modes:
+  preprocess  encode the raw TSV into a fresh cache (CTRDataModule.prepare_data), timed.
+  trainer     one epoch through the real Lightning Trainer (progress bar off, CSV logger
+              at its default cadence, no validation), timed from the first to the last
+              training batch.
+  plain       the same model and the same pre-encoded arrays and batch gather in a
+              hand-written PyTorch loop: the practical ceiling of the Trainer.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from functools import partial
+
+import torch
+
+HIDDEN = [400, 400, 400]
+EMBED_DIM = 10
+BATCH = 4096
+LR = 1e-3
+
+
+def schema() -> dict:
+    return {
+        "label": "label",
+        "fields": [{"name": f"I{i}", "kind": "numeric", "transform": "log1p"} for i in range(1, 14)]
+        + [{"name": f"C{i}"} for i in range(1, 27)],
+    }
+
+
+def datamodule(data: str, cache_dir: str):
+    from lit_ctr.data import CTRDataModule
+
+    return CTRDataModule(
+        schema=schema(), train_path=data, file_format={"kind": "tsv", "has_header": False},
+        cache_dir=cache_dir, batch_size=BATCH, shuffle_seed=0,
+    )  # fmt: skip
+
+
+def build_model(name: str, dm, sparse: bool):
+    from lit_ctr import models
+
+    cls = {"deepfm": models.DeepFM, "nfm": models.NFM, "fm": models.FM}[name]
+    kwargs = {"embed_dim": EMBED_DIM, "optimizer": partial(torch.optim.Adam, lr=LR)}
+    if name != "fm":
+        kwargs["hidden_units"] = HIDDEN
+    if sparse:
+        kwargs.update(sparse=True, sparse_optimizer=partial(torch.optim.SparseAdam, lr=LR))
+    return cls(dm.field_dims, dm.num_numeric, **kwargs)
+
+
+class EpochTimer:
+    """Wall time from the first training batch's start to the last one's end."""
+
+    def __init__(self) -> None:
+        import lightning as L
+
+        class _Timer(L.Callback):
+            def on_train_batch_start(cb, *args) -> None:  # noqa: N805
+                if self.start is None:
+                    self.start = time.perf_counter()
+
+            def on_train_batch_end(cb, *args) -> None:  # noqa: N805
+                self.end = time.perf_counter()
+
+        self.start: float | None = None
+        self.end: float | None = None
+        self.callback = _Timer()
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def run_trainer(args, dm) -> tuple[float, int]:
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger
+
+    model = build_model(args.model, dm, args.sparse)
+    timer = EpochTimer()
+    trainer = L.Trainer(
+        max_epochs=1, accelerator="cpu", precision=args.precision, enable_progress_bar=False,
+        enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0,
+        limit_val_batches=0, logger=CSVLogger(tempfile.mkdtemp()), callbacks=[timer.callback],
+    )  # fmt: skip
+    trainer.fit(model, dm)
+    return timer.seconds, len(dm.splits["train"])
+
+
+def run_plain(args, dm) -> tuple[float, int]:
+    from lit_ctr.data.batching import BatchIndexSampler, EncodedSplit
+
+    dm.setup("fit")
+    model = build_model(args.model, dm, args.sparse)
+    model.train()
+    optimizers = model.configure_optimizers()
+    optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+    split = EncodedSplit(dm.splits["train"])
+    sampler = BatchIndexSampler(len(split), BATCH, shuffle=True, seed=0)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
+    start = time.perf_counter()
+    for index in sampler:
+        batch = split[index]
+        with autocast:
+            logits = model(batch["ids"], batch["numeric"]).float()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["label"])
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+    return time.perf_counter() - start, len(split)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", required=True)
+    p.add_argument("--mode", choices=["preprocess", "trainer", "plain"], required=True)
+    p.add_argument("--model", choices=["deepfm", "nfm", "fm"], default="deepfm")
+    p.add_argument("--precision", default="32-true")
+    p.add_argument("--sparse", action="store_true")
+    p.add_argument("--cache-dir", required=True)
+    args = p.parse_args()
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(0)
+    result = {"library": "lit-ctr", "mode": args.mode, "model": args.model, "precision": args.precision, "sparse": args.sparse}
+    if args.mode == "preprocess":
+        os.makedirs(args.cache_dir, exist_ok=True)
+        cache = tempfile.mkdtemp(dir=args.cache_dir)
+        dm = datamodule(args.data, cache)
+        start = time.perf_counter()
+        dm.prepare_data()
+        result.update(preprocess_s=round(time.perf_counter() - start, 3), rows=dm.meta["rows"]["train"])
+    else:
+        dm = datamodule(args.data, args.cache_dir)
+        dm.prepare_data()
+        seconds, rows = (run_trainer if args.mode == "trainer" else run_plain)(args, dm)
+        result.update(train_s=round(seconds, 3), rows=rows, samples_per_s=round(rows / seconds, 1))
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["threads"] = torch.get_num_threads()
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
