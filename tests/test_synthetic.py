@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import polars as pl
 import pytest
 import torch
 
+from lit_ctr.data import synthetic
 from lit_ctr.data.synthetic import (
     MANIFEST_NAME,
     SyntheticSpec,
@@ -28,7 +30,7 @@ TINY = SyntheticSpec(rows=500, num_numeric=3, cardinalities=[5, 40, 300], seed=7
 def _exact_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """Mann-Whitney AUC with average ranks for tied scores."""
     order = np.argsort(scores, kind="stable")
-    values, inverse, counts = np.unique(scores[order], return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(scores[order], return_inverse=True, return_counts=True)
     average_rank = np.cumsum(counts) - (counts - 1) / 2
     ranks = np.empty(len(scores))
     ranks[order] = average_rank[inverse]
@@ -104,7 +106,7 @@ def test_tokens_are_consistent_per_id_within_a_field() -> None:
     # token, so the small draw's tokens are a subset, and no field exceeds its cardinality.
     small, _ = generate_frame(replace(TINY, rows=300))
     large, _ = generate_frame(replace(TINY, rows=20_000))
-    for name, cardinality in zip(["C1", "C2", "C3"], TINY.cardinalities):
+    for name, cardinality in zip(["C1", "C2", "C3"], TINY.cardinalities, strict=True):
         large_tokens = set(large[name].drop_nulls())
         assert set(small[name].drop_nulls()) <= large_tokens
         assert len(large_tokens) <= cardinality
@@ -147,7 +149,7 @@ def test_bayes_optimal_auc_is_half_for_constant_probabilities() -> None:
 
 
 def test_planted_truth_reports_bayes_auc_of_its_rows() -> None:
-    frame, truth = generate_frame(TINY)
+    _, truth = generate_frame(TINY)
     assert truth.bayes_auc == bayes_optimal_auc(truth.probabilities)
     assert 0.6 < truth.bayes_auc < 0.95
 
@@ -261,14 +263,44 @@ def test_write_synthetic_replaces_files_of_another_format(tmp_path: Path) -> Non
     write_synthetic(tmp_path / "data", TINY, file_format="csv")
     write_synthetic(tmp_path / "data", TINY, file_format="parquet")
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
-        MANIFEST_NAME, "test.parquet", "train.parquet", "valid.parquet"
+        MANIFEST_NAME,
+        "test.parquet",
+        "train.parquet",
+        "valid.parquet",
     ]
 
 
-def test_failed_write_leaves_no_dataset_and_no_temporary_directory(tmp_path: Path) -> None:
-    tiny = replace(TINY, rows=5)
-    with pytest.raises(ValueError, match="splits"):
-        write_synthetic(tmp_path / "data", tiny, splits={"train": 0.95, "test": 0.05})
+def _interrupt_after_first_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    write_frame = synthetic._write_frame
+
+    def write_then_interrupt(*args: object) -> None:
+        write_frame(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synthetic, "_write_frame", write_then_interrupt)
+
+
+def test_interrupted_write_leaves_no_dataset_and_no_temporary_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_after_first_file(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic(tmp_path / "data", TINY)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_regeneration_keeps_the_previous_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_synthetic(tmp_path / "data", TINY)
+    _interrupt_after_first_file(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic(tmp_path / "data", replace(TINY, seed=8))
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]
+    assert json.loads((tmp_path / "data" / MANIFEST_NAME).read_text())["spec"]["seed"] == TINY.seed
+
+
+def test_split_without_rows_raises_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"splits\['test'\] gets no rows"):
+        write_synthetic(tmp_path / "data", replace(TINY, rows=5), splits={"train": 0.95, "test": 0.05})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -294,8 +326,8 @@ def test_chunks_share_planted_parameters_and_cover_all_rows() -> None:
     assert not chunks[0][0].equals(chunks[1][0])  # each chunk draws its own rows
     # Chunk c depends only on (seed, c): a longer run reproduces it exactly, which
     # holds only if both runs planted the same model.
-    longer = list(generate_chunks(replace(spec, rows=5_000), 300))
-    for (frame, probabilities), (same_frame, same_probabilities) in zip(chunks[:3], longer):
+    longer = islice(generate_chunks(replace(spec, rows=5_000), 300), 3)
+    for (frame, probabilities), (same_frame, same_probabilities) in zip(chunks[:3], longer, strict=True):
         assert frame.equals(same_frame)
         np.testing.assert_array_equal(probabilities, same_probabilities)
 
@@ -304,6 +336,7 @@ def test_chunks_share_planted_parameters_and_cover_all_rows() -> None:
     ("field", "value"),
     [
         ("rows", 0),
+        ("rows", 10.5),
         ("num_numeric", -1),
         ("cardinalities", [5, 0]),
         ("latent_dim", 0),
@@ -340,7 +373,7 @@ def test_invalid_file_format_raises_value_error(tmp_path: Path) -> None:
 
 def test_invalid_chunk_rows_raises_value_error() -> None:
     with pytest.raises(ValueError, match="chunk_rows"):
-        next(generate_chunks(TINY, 0))
+        generate_chunks(TINY, 0)
 
 
 def test_criteo_like_cardinalities_follow_the_criteo_mix() -> None:

@@ -47,7 +47,7 @@ class SyntheticCTRDataModule(CTRDataModule):
         rows: int = 100_000,
         numeric_fields: int = 13,
         categorical_fields: int = 26,
-        max_cardinality: int = 3_000,
+        max_cardinality: int = 30,
         latent_dim: int = 4,
         zipf_exponent: float = 1.1,
         missing_rate: float = 0.02,

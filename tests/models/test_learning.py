@@ -11,8 +11,9 @@ import torch
 from lit_ctr.data import SyntheticCTRDataModule
 from lit_ctr.models import FM, LR
 
-# FM is expected within this AUC of the Bayes-optimal AUC after 5 epochs on 32k rows.
-FM_MARGIN = 0.02
+# FM is expected within this AUC of the Bayes-optimal AUC after 5 epochs on 32k rows
+# (the 4k-row validation split alone makes AUC noisy by about 0.01).
+FM_MARGIN = 0.025
 
 
 @pytest.fixture(scope="module")
