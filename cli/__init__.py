@@ -2,7 +2,9 @@
 
 ``lit-ctr fit|validate|test|predict --config configs/<dataset>/<model>.yaml``; models
 and datamodules are named by class name (``--model FM``) or by class path for classes
-of your own (``--model mypkg.MyModel``).
+of your own (``--model mypkg.MyModel``). ``lit-ctr export --ckpt_path X --format
+torchscript|onnx --output FILE`` writes a self-contained serving artifact
+(:mod:`lit_ctr.export`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import logging
 import sys
 
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+from lightning.pytorch.plugins.io import CheckpointIO
 
 import lit_ctr
 import lit_ctr.data  # noqa: F401  (registers datamodules for short class names)
 import lit_ctr.models  # noqa: F401  (registers models for short class names)
-from lit_ctr.callbacks import PredictionWriter
+from lit_ctr.callbacks import AtomicCheckpointIO, BestAndLastCheckpoint, FiniteLossGuard, PredictionWriter
+from lit_ctr.callbacks import EvaluationPlots, LearningRateLogger, LoggedSaveConfigCallback, SamplesPerSecondProgressBar, ThroughputMonitor
 from lit_ctr.data import CTRDataModule
 from lit_ctr.models import CTRModule
 
@@ -28,7 +32,7 @@ class LitCtrCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.field_dims", "model.init_args.field_dims", apply_on="instantiate")
         parser.link_arguments("data.num_numeric", "model.init_args.num_numeric", apply_on="instantiate")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(BestAndLastCheckpoint, "checkpoint")  # last.ckpt: every epoch
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/auc",
@@ -48,12 +52,41 @@ class LitCtrCLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")
+        # A NaN or infinite loss stops training; no checkpoint with NaN weights is written.
+        parser.add_lightning_class_args(FiniteLossGuard, "finite_loss_guard")
+        # Every run logs throughput and the learning rate; `lit-ctr test` draws the plots.
+        parser.add_lightning_class_args(ThroughputMonitor, "throughput")
+        parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
+        parser.add_lightning_class_args(EvaluationPlots, "plots")
+
+    def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
+        """The trainer, with the samples/s progress bar unless bars are off or one is configured,
+        and atomic checkpoint writes unless a CheckpointIO plugin is configured."""
+        config = self._get(self.config_init, "trainer", default={}) or {}
+        callbacks = list(kwargs.get("callbacks", config.get("callbacks") or []))
+        if config.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
+            kwargs["callbacks"] = [*callbacks, SamplesPerSecondProgressBar()]
+        # Checkpoints are written atomically unless a CheckpointIO plugin is configured.
+        plugins = kwargs.get("plugins", config.get("plugins"))
+        plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [] if plugins is None else [plugins]
+        if not any(isinstance(p, CheckpointIO) for p in plugins):
+            kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+        return super().instantiate_trainer(**kwargs)
 
     def after_fit(self) -> None:
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
         if best and self.trainer.is_global_zero:
             score = self.trainer.checkpoint_callback.best_model_score
             print(f"lit-ctr: best checkpoint {best} (val/auc {float(score):.4f})" if score is not None else f"lit-ctr: best checkpoint {best}")
+
+
+DESCRIPTION = (
+    "lit-ctr: CTR models of the factorization-machine family on PyTorch Lightning. "
+    "Trainer commands: fit, validate, test, predict (below). "
+    "Also: lit-ctr export --ckpt_path X --format torchscript|onnx --output FILE "
+    "writes the model, vocabulary and preprocessing into one file for lit_ctr.load_predictor "
+    "(see lit-ctr export --help)."
+)
 
 
 def _configure_logging() -> None:
@@ -63,11 +96,17 @@ def _configure_logging() -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-        logger.propagate = False
 
 
 def main(args: ArgsType = None) -> None:
     """Run the command line (``args`` for programmatic use and tests)."""
+    argv = sys.argv[1:] if args is None else args
+    if isinstance(argv, (list, tuple)) and argv and argv[0] == "export":  # not a Trainer command
+        from lit_ctr.export import main as export_main
+
+        _configure_logging()
+        export_main(list(argv[1:]))
+        return
     build_cli(args)
 
 
@@ -82,7 +121,8 @@ def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
         auto_configure_optimizers=False,
         seed_everything_default=0,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"version": lit_ctr.__version__},
+        save_config_callback=LoggedSaveConfigCallback,
+        parser_kwargs={"version": lit_ctr.__version__, "description": DESCRIPTION},
         args=args,
         run=run,
     )

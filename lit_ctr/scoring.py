@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import polars as pl
 import torch
 
-from lit_ctr.data.encoding import EncodedArrays, encode, prepare
 from lit_ctr.data.errors import DataError
-from lit_ctr.data.readers import RawTable, expand_paths, read_table
-from lit_ctr.data.schema import FileFormat, Schema
-from lit_ctr.data.vocabulary import Vocabulary
+from lit_ctr.data.rows import Rows, encode_rows
 from lit_ctr.models.base import CHECKPOINT_KEY, CTRModule
 
-Rows = str | Path | pl.DataFrame | list[dict[str, Any]]
+__all__ = ["Rows", "encode_rows", "load_model", "score"]
 
 
 def load_model(checkpoint_path: str | Path) -> CTRModule:
@@ -36,33 +31,6 @@ def load_model(checkpoint_path: str | Path) -> CTRModule:
     model = model_class.load_from_checkpoint(checkpoint_path, map_location="cpu", weights_only=True)
     model.eval()
     return model
-
-
-def encode_rows(preprocessing: dict[str, Any], rows: Rows) -> EncodedArrays:
-    """Encode raw rows (label optional) with a checkpoint's schema and vocabulary.
-
-    ``rows`` is a file path or glob (read with the training file format), a polars
-    frame, or a list of dicts; values unseen in training map to the OOV id.
-    """
-    schema = Schema.from_dict(preprocessing["schema"])
-    vocabulary = Vocabulary.from_dict(preprocessing["vocabulary"])
-    file_format = FileFormat(**preprocessing["file_format"])
-    tables = [_table(rows, schema)] if not isinstance(rows, (str, Path)) else [
-        read_table(p, schema, file_format, require_label=False) for p in expand_paths(rows)
-    ]
-    frames = [prepare(t, schema, require_label=False) for t in tables]
-    return encode(frames, schema, vocabulary)
-
-
-def _table(rows: pl.DataFrame | list[dict[str, Any]], schema: Schema) -> RawTable:
-    frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows, infer_schema_length=None)
-    names = [f.name for f in schema.fields]
-    missing = [n for n in names if n not in frame.columns]
-    if missing:
-        raise DataError(f"the rows lack schema column(s) {missing}; they have {frame.columns}", file="<rows>")
-    keep = ([schema.label] if schema.label in frame.columns else []) + names
-    frame = frame.select(pl.col(c).cast(pl.String) for c in keep)
-    return RawTable("<rows>", frame, None)
 
 
 @torch.no_grad()

@@ -5,6 +5,15 @@ An entry is a directory ``<cache_dir>/<key>/`` holding ``meta.json``,
 ``labels.npy``. It is built under a temporary name and renamed into place only when
 complete, with a ``COMPLETE`` marker written last: a run killed while encoding leaves
 at most a temporary directory, which no later run reads.
+
+A split larger than memory is written chunk by chunk with :class:`SplitWriter`: each
+chunk is appended to the ``.npy`` files and the headers get the final row count at the
+end. One file per array (rather than one folder per chunk) keeps every reader simple:
+``np.load(mmap_mode="r")`` for random access, and a row range is one contiguous byte
+range for the block reader (:class:`~lit_ctr.data.batching.BlockSplit`). Appending
+with plain writes (rather than through ``open_memmap``) also keeps the writer's
+resident memory at one chunk: pages written through a memory map count in the
+process's RSS until unmapped.
 """
 
 from __future__ import annotations
@@ -76,6 +85,63 @@ def save_split(directory: Path, arrays: EncodedArrays) -> None:
     np.save(directory / "numeric.npy", arrays.numeric)
     if arrays.labels is not None:
         np.save(directory / "labels.npy", arrays.labels)
+
+
+class SplitWriter:
+    """Appends encoded chunks of one split to ``ids.npy``, ``numeric.npy`` and ``labels.npy``.
+
+    The files are valid ``.npy`` files once :meth:`close` has written the final shapes
+    (``[N, F_cat]``, ``[N, F_num]``, ``[N]``) into their headers. numpy pads a header so
+    that the first axis may grow to 21 digits in place, which is what lets the row
+    count be filled in at the end without moving the data.
+    """
+
+    def __init__(self, directory: Path, id_dtype: np.dtype, num_ids: int, num_numeric: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.rows = 0
+        self.label_sum = 0.0
+        self._specs = {
+            "ids": (np.dtype(id_dtype), (num_ids,)),
+            "numeric": (np.dtype(np.float32), (num_numeric,)),
+            "labels": (np.dtype(np.float32), ()),
+        }
+        self._files = {name: open(directory / f"{name}.npy", "wb") for name in self._specs}  # noqa: SIM115
+        self._header_sizes = {name: self._write_header(name) for name in self._specs}
+
+    def _write_header(self, name: str) -> int:
+        dtype, tail = self._specs[name]
+        handle = self._files[name]
+        handle.seek(0)
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (self.rows, *tail)}
+        np.lib.format.write_array_header_1_0(handle, header)
+        return handle.tell()
+
+    def append(self, arrays: EncodedArrays) -> None:
+        """Add the rows of one chunk (labelled) after those already written."""
+        if arrays.labels is None:
+            raise ValueError("SplitWriter writes labelled rows only")
+        for name, array in (("ids", arrays.ids), ("numeric", arrays.numeric), ("labels", arrays.labels)):
+            dtype, tail = self._specs[name]
+            if array.shape[1:] != tail:
+                raise ValueError(f"{name}: expected rows of shape {tail}, got {array.shape[1:]}")
+            self._files[name].write(np.ascontiguousarray(array, dtype=dtype).data)
+        self.rows += len(arrays)
+        self.label_sum += float(arrays.labels.sum(dtype=np.float64))
+
+    def close(self) -> int:
+        """Write the final shapes into the headers and close the files; return the row count."""
+        for name, handle in self._files.items():
+            handle.flush()
+            size = self._write_header(name)
+            if size != self._header_sizes[name]:  # numpy's growth padding makes this impossible
+                raise RuntimeError(f"the {name}.npy header changed size while the rows were written")
+            handle.close()
+        return self.rows
+
+    def abort(self) -> None:
+        """Close the files without finishing them (the caller discards the directory)."""
+        for handle in self._files.values():
+            handle.close()
 
 
 def load_split(directory: Path) -> EncodedArrays:

@@ -5,13 +5,25 @@ the training split, every split is encoded once into contiguous arrays in a cach
 entry keyed by the schema, the settings and the input files' identity, and batches are
 sliced from those arrays. The model learns the sizes it needs (``field_dims``,
 ``num_numeric``) from this module, never from a config a person typed.
+
+Encoding streams, so splits may be larger than memory: files are read in chunks of
+``chunk_rows`` rows; a first pass counts the categorical values of the training split
+chunk by chunk (memory grows with the vocabulary, not the rows), a second encodes
+every split chunk by chunk, appending to its ``.npy`` files. Inputs of at most
+``KEEP_BYTES`` are read once and kept between the passes, as before streaming.
+Training splits above ``in_memory_rows`` rows are read in shuffled blocks
+(:class:`~lit_ctr.data.batching.BlockShuffleSampler`) instead of gathered from a
+memory map, which keeps resident memory bounded.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -19,16 +31,24 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
 from lit_ctr.data import cache
-from lit_ctr.data.batching import BatchIndexSampler, EncodedSplit
-from lit_ctr.data.encoding import EncodedArrays, encode, prepare
+from lit_ctr.data.batching import BatchIndexSampler, BlockShuffleSampler, BlockSplit, EncodedSplit
+from lit_ctr.data.encoding import EncodedArrays, Encoder, prepare
 from lit_ctr.data.errors import DataError
-from lit_ctr.data.readers import RawTable, expand_paths, read_table
+from lit_ctr.data.readers import expand_paths, read_tables
 from lit_ctr.data.schema import FileFormat, Schema
-from lit_ctr.data.vocabulary import Vocabulary, fit_vocabulary
+from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
 
 log = logging.getLogger("lit_ctr")
 
 SPLITS = ("train", "valid", "test")
+PROGRESS_SECONDS = 10.0
+
+# Inputs up to this size are read once and kept, prepared, in memory between the
+# encoding passes (about 2M Criteo rows as TSV, ~1.4 GB prepared); larger ones are read
+# again on each pass, so that memory stays at a few chunks. Parquet is compressed:
+# its files count 5 times their size.
+KEEP_BYTES = 512 * 2**20
+"""Seconds between progress lines while one large file is read and encoded."""
 
 
 class CTRDataModule(LightningDataModule):
@@ -36,6 +56,12 @@ class CTRDataModule(LightningDataModule):
 
     Give either separate ``train_path``/``valid_path``/``test_path`` (each a file or a
     glob), or one ``path`` cut by ``split_fractions`` with ``split_seed``.
+
+    Data larger than memory: CSV, TSV and Parquet files stream through encoding in
+    chunks of ``chunk_rows`` rows, also with ``path`` (which then takes an extra pass to
+    count the rows, and a ``[rows]`` int8 split assignment in memory). libFM files are
+    read whole, one file at a time: split a large libFM data set into several files.
+    Rows to predict are read in chunks but their encoded arrays are kept in memory.
 
     Args:
         schema: label and feature fields (see :class:`~lit_ctr.data.schema.Schema`).
@@ -55,6 +81,20 @@ class CTRDataModule(LightningDataModule):
         shuffle_seed: seed of the per-epoch training order (the epoch is added to it).
         num_workers: DataLoader worker processes; 0 is usually fastest since a batch
             is a single gather.
+        chunk_rows: rows read, checked and encoded at a time. Resident memory while
+            encoding large inputs grows with it (40 Criteo columns: a peak of about
+            1.7 GB with 200k rows, 2.3 GB with 500k); results do not depend on it.
+        shuffle: how training rows are shuffled. ``global``: a fresh permutation of all
+            rows each epoch, gathered from a memory map of the split (the split's pages
+            end up resident). ``block``: blocks of ``block_rows`` consecutive rows in a
+            fresh order each epoch, rows shuffled within windows of ``window_blocks``
+            blocks, read with plain file reads; resident memory stays at about
+            ``window_blocks × block_rows`` rows. Validation and test rows are then read
+            in blocks too. ``auto``: ``block`` for splits of more than
+            ``in_memory_rows`` rows, ``global`` otherwise.
+        in_memory_rows: the ``auto`` threshold (10M Criteo rows are 1.6 GB encoded).
+        block_rows: rows per block for ``block`` shuffling.
+        window_blocks: blocks whose rows are shuffled together for ``block`` shuffling.
     """
 
     def __init__(
@@ -74,6 +114,11 @@ class CTRDataModule(LightningDataModule):
         eval_batch_size: int | None = None,
         shuffle_seed: int = 0,
         num_workers: int = 0,
+        chunk_rows: int = 250_000,
+        shuffle: Literal["auto", "global", "block"] = "auto",
+        in_memory_rows: int = 10_000_000,
+        block_rows: int = 32_768,
+        window_blocks: int = 32,
     ) -> None:
         super().__init__()
         if isinstance(schema, dict):
@@ -97,6 +142,16 @@ class CTRDataModule(LightningDataModule):
         self.split_fractions = fractions
         if batch_size < 1:
             raise DataError(f"data.batch_size: expected a positive integer, got {batch_size}")
+        for name, value, least in (
+            ("chunk_rows", chunk_rows, 1),
+            ("in_memory_rows", in_memory_rows, 0),
+            ("block_rows", block_rows, 1),
+            ("window_blocks", window_blocks, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise DataError(f"data.{name}: expected an integer >= {least}, got {value!r}")
+        if shuffle not in ("auto", "global", "block"):
+            raise DataError(f"data.shuffle: expected 'auto', 'global' or 'block', got {shuffle!r}")
         self.paths = {"train": train_path, "valid": valid_path, "test": test_path}
         self.predict_path = predict_path
         self.path = path
@@ -106,6 +161,11 @@ class CTRDataModule(LightningDataModule):
         self.eval_batch_size = eval_batch_size or 4 * batch_size
         self.shuffle_seed = shuffle_seed
         self.num_workers = num_workers
+        self.chunk_rows = chunk_rows
+        self.shuffle = shuffle
+        self.in_memory_rows = in_memory_rows
+        self.block_rows = block_rows
+        self.window_blocks = window_blocks
         self._entry: Path | None = None
         self._meta: dict[str, Any] | None = None
         self._vocabulary: Vocabulary | None = None
@@ -181,56 +241,124 @@ class CTRDataModule(LightningDataModule):
             self._entry = entry
         return self._entry
 
-    def _read(
+    def _prepared(
         self, paths: list[Path], require_label: bool = True, file_format: FileFormat | None = None
-    ) -> list[tuple[RawTable, pl.DataFrame]]:
-        out = []
-        for p in paths:
-            table = read_table(p, self.schema, file_format or self.file_format, require_label=require_label)
-            out.append((table, prepare(table, self.schema, require_label=require_label)))
-        return out
+    ) -> Iterator[pl.DataFrame]:
+        """The checked and typed rows of ``paths``, in order, in chunks of about ``chunk_rows`` rows."""
+        for i, p in enumerate(paths, 1):
+            start = time.perf_counter()
+            rows = 0
+            tables = read_tables(
+                p, self.schema, file_format or self.file_format, require_label=require_label, chunk_rows=self.chunk_rows
+            )
+            last = start
+            for table in tables:
+                rows += table.frame.height
+                yield prepare(table, self.schema, require_label=require_label)
+                if time.perf_counter() - last >= PROGRESS_SECONDS:  # progress inside a large file
+                    last = time.perf_counter()
+                    log.info("lit-ctr: reading %s: %d rows so far (%.0f rows/s)", p, rows, rows / (last - start))
+            log.info("lit-ctr: read %s: %d rows in %.1f s (file %d of %d)", p, rows, time.perf_counter() - start, i, len(paths))
 
-    def _split_frames(self, inputs: dict[str, list[Path]]) -> dict[str, list[pl.DataFrame]]:
-        if self.path is None:
-            return {split: [f for _, f in self._read(paths)] for split, paths in inputs.items()}
-        frame = pl.concat([f for _, f in self._read(inputs["all"])])
-        n = frame.height
-        order = np.random.default_rng(self.split_seed).permutation(n)
-        cuts = np.floor(np.cumsum(self.split_fractions) * n + 1e-9).astype(int)
-        bounds = [0, *cuts[:2].tolist(), n]
-        return {
-            split: [frame[np.sort(order[bounds[i] : bounds[i + 1]])]]
-            for i, split in enumerate(SPLITS)
-            if bounds[i + 1] > bounds[i]
-        }
+    def _chunks(self, paths: list[Path], passes: int) -> _Chunks:
+        """The prepared chunks of ``paths`` for ``passes`` passes (kept between them when small)."""
+        size = sum(p.stat().st_size * (5 if p.suffix.lower() in (".parquet", ".pq") else 1) for p in paths)
+        return _Chunks(lambda: self._prepared(paths), keep=passes > 1 and size <= KEEP_BYTES)
 
     def _write_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:
-        frames = self._split_frames(inputs)
-        for split, parts in frames.items():
-            if sum(f.height for f in parts) == 0:
-                files = ", ".join(str(p) for p in inputs.get(split, inputs.get("all", [])))
-                raise DataError(f"the {split} split has no rows", file=files)
-        if "train" not in frames:
-            raise DataError("the train split has no rows", file=str(self.path))
-        vocabulary = fit_vocabulary(frames["train"], self.schema)
-        rows = {}
-        for split, parts in frames.items():
-            arrays = encode(parts, self.schema, vocabulary)
-            cache.save_split(tmp / split, arrays)
-            rows[split] = len(arrays)
+        """Encode every split into ``tmp``: count on train, then encode, both chunk by chunk."""
+        if self.path is None:
+            # train is read twice (count, encode), valid and test once
+            sources = {split: self._chunks(paths, 2 if split == "train" else 1) for split, paths in inputs.items()}
+            train: Iterator[pl.DataFrame] | _Chunks = sources["train"]
+            routes, routed = None, []
+        else:
+            sources = {"all": self._chunks(inputs["all"], 3)}  # count rows, count values, encode
+            train, routes, routed = self._split_rows(sources["all"])
+
+        counter = VocabularyCounter(self.schema)
+        train_rows = 0
+        for frame in train:
+            counter.update(frame)
+            train_rows += frame.height
+        if train_rows == 0:
+            files = ", ".join(str(p) for p in inputs["train"]) if self.path is None else str(self.path)
+            raise DataError("the train split has no rows", file=files)
+        vocabulary = counter.vocabulary()
+        del counter  # a count per distinct training value: not needed while encoding
+        log.info("lit-ctr: fitted the vocabulary on the train split: %d ids over %d categorical fields", vocabulary.total_size, len(vocabulary.fields))
         cache.write_json(tmp / "vocabulary.json", vocabulary.to_dict())
+        field_dims, num_ids = vocabulary.sizes, len(vocabulary.fields)
+        encoder = Encoder(self.schema, vocabulary)
+        del vocabulary  # its values as Python strings; the encoder keeps a compact copy
+
+        rows, positive_rate = {}, {}
+        for source, chunks in sources.items():
+            splits = [source] if routes is None else routed
+            writers = {
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, len(self.schema.numeric))
+                for split in splits
+            }
+            start = time.perf_counter()
+            try:
+                offset = 0
+                for frame in chunks:
+                    arrays = encoder(frame)
+                    if routes is None:
+                        writers[source].append(arrays)
+                    else:
+                        route = routes[offset : offset + len(arrays)]
+                        for split in splits:
+                            writers[split].append(_take(arrays, route == SPLITS.index(split)))
+                    offset += len(arrays)
+            except BaseException:
+                for writer in writers.values():
+                    writer.abort()
+                raise
+            for split, writer in writers.items():
+                rows[split] = writer.close()
+                positive_rate[split] = writer.label_sum / max(writer.rows, 1)
+                log.info("lit-ctr: encoded the %s split: %d rows in %.1f s", split, writer.rows, time.perf_counter() - start)
+                if writer.rows == 0:
+                    files = inputs.get(split, inputs.get("all", []))
+                    raise DataError(f"the {split} split has no rows", file=", ".join(str(p) for p in files))
         cache.write_json(
             tmp / "meta.json",
             {
                 "description": description,
-                "rows": rows,
-                "field_dims": vocabulary.sizes,
+                "rows": {split: rows[split] for split in SPLITS if split in rows},
+                "field_dims": field_dims,
                 "num_numeric": len(self.schema.numeric),
-                "positive_rate": {
-                    s: float(np.mean(np.load(tmp / s / "labels.npy"))) for s in rows
-                },
+                "positive_rate": {split: positive_rate[split] for split in SPLITS if split in rows},
             },
         )
+
+    def _split_rows(self, chunks: _Chunks) -> tuple[Iterator[pl.DataFrame], np.ndarray, list[str]]:
+        """Cut ``path`` by ``split_fractions``: the train rows (chunk by chunk), every
+        row's route (``[rows]`` int8, the index in ``SPLITS`` of its split) and the
+        splits that get rows.
+
+        The split is a seeded permutation of all rows, cut by the fractions; each split
+        keeps file order. Counting the rows first costs one more read of large inputs.
+        """
+        n = sum(frame.height for frame in chunks)
+        order = np.random.default_rng(self.split_seed).permutation(n)
+        cuts = np.floor(np.cumsum(self.split_fractions) * n + 1e-9).astype(int)
+        bounds = [0, *cuts[:2].tolist(), n]
+        routes = np.full(n, -1, dtype=np.int8)
+        for i in range(len(SPLITS)):
+            routes[order[bounds[i] : bounds[i + 1]]] = i
+        del order  # 8 bytes a row: not kept while encoding
+        routed = [split for i, split in enumerate(SPLITS) if bounds[i + 1] > bounds[i]]
+
+        def train() -> Iterator[pl.DataFrame]:
+            offset = 0
+            for frame in chunks:
+                mask = routes[offset : offset + frame.height] == 0
+                offset += frame.height
+                yield frame.filter(pl.Series(mask))
+
+        return train(), routes, routed
 
     # ----------------------------------------------------------------- Lightning hooks
     def prepare_data(self) -> None:
@@ -246,28 +374,63 @@ class CTRDataModule(LightningDataModule):
             self.splits["predict"] = self.encode_rows(self.predict_path)
 
     def encode_rows(self, pattern: str | None) -> EncodedArrays:
-        """Encode other raw rows (label optional) with the fitted vocabulary."""
+        """Encode other raw rows (label optional) with the fitted vocabulary.
+
+        Files are read chunk by chunk, but the encoded arrays are returned in memory.
+        """
         if pattern is None:
             raise DataError("data.predict_path: expected the rows to score")
         paths = expand_paths(pattern)
-        frames = [f for _, f in self._read(paths, require_label=False, file_format=self.predict_file_format)]
-        return encode(frames, self.schema, self.vocabulary)
+        encoder = Encoder(self.schema, self.vocabulary)
+        parts = [encoder(f) for f in self._prepared(paths, require_label=False, file_format=self.predict_file_format)]
+        if len(parts) == 1:
+            return parts[0]
+        labelled = all(p.labels is not None for p in parts)
+        return EncodedArrays(
+            np.concatenate([p.ids for p in parts]),
+            np.concatenate([p.numeric for p in parts]),
+            np.concatenate([p.labels for p in parts]) if labelled else None,
+        )
+
+    def _block_read(self, split: str) -> bool:
+        """Whether ``split`` is read in blocks with plain reads (see ``shuffle``)."""
+        arrays = self.splits[split]
+        if split == "predict" or not isinstance(arrays.labels, np.memmap):
+            return False  # in memory already
+        if self.shuffle == "auto":
+            return len(arrays) > self.in_memory_rows
+        return self.shuffle == "block"
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if split not in self.splits:
             raise DataError(f"data: no {split} split is configured ({split}_path or path)")
         arrays = self.splits[split]
         trainer = self.trainer
-        sampler = BatchIndexSampler(
-            len(arrays),
-            self.batch_size if shuffle else self.eval_batch_size,
-            shuffle=shuffle,
-            seed=self.shuffle_seed,
-            num_replicas=trainer.world_size if trainer is not None else 1,
-            rank=trainer.global_rank if trainer is not None else 0,
-        )
+        batch_size = self.batch_size if shuffle else self.eval_batch_size
+        world = trainer.world_size if trainer is not None else 1
+        rank = trainer.global_rank if trainer is not None else 0
+        dataset: EncodedSplit | BlockSplit
+        if self._block_read(split) and shuffle:
+            sampler = BlockShuffleSampler(
+                len(arrays),
+                batch_size,
+                block_rows=self.block_rows,
+                window_blocks=self.window_blocks,
+                seed=self.shuffle_seed,
+                num_replicas=world,
+                rank=rank,
+            )
+            dataset = BlockSplit(arrays, self.block_rows, max_blocks=sampler.blocks_per_window)
+        else:
+            sampler = BatchIndexSampler(
+                len(arrays), batch_size, shuffle=shuffle, seed=self.shuffle_seed, num_replicas=world, rank=rank
+            )
+            if self._block_read(split):  # in order: each block is read once
+                dataset = BlockSplit(arrays, self.block_rows, max_blocks=math.ceil(batch_size / self.block_rows) + 1)
+            else:
+                dataset = EncodedSplit(arrays)
         return DataLoader(
-            EncodedSplit(arrays),
+            dataset,
             sampler=sampler,
             batch_size=None,
             num_workers=self.num_workers,
@@ -286,3 +449,34 @@ class CTRDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("predict", shuffle=False)
+
+
+class _Chunks:
+    """The prepared chunks of some files, in order; iterable once per encoding pass.
+
+    Every pass reads the files again, unless ``keep``: then the first complete pass
+    keeps the chunks in memory, so small inputs are read and checked once.
+    """
+
+    def __init__(self, read: Callable[[], Iterator[pl.DataFrame]], keep: bool) -> None:
+        self._read = read
+        self._keep = keep
+        self._kept: list[pl.DataFrame] | None = None
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self._kept is not None:
+            yield from self._kept
+            return
+        kept = []
+        for frame in self._read():
+            if self._keep:
+                kept.append(frame)
+            yield frame
+        if self._keep:
+            self._kept = kept
+
+
+def _take(arrays: EncodedArrays, mask: np.ndarray) -> EncodedArrays:
+    """The rows of ``arrays`` where ``mask`` (``[N]`` bool) is true."""
+    labels = arrays.labels[mask] if arrays.labels is not None else None
+    return EncodedArrays(arrays.ids[mask], arrays.numeric[mask], labels)

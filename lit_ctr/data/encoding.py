@@ -7,7 +7,8 @@ Two steps, both in polars:
    (bucketized numerics included) as strings with null for missing.
 2. :func:`encode` maps prepared frames through a fitted :class:`Vocabulary` into
    contiguous arrays: ids ``[N, F_cat]`` in the shared id space, numeric values
-   ``[N, F_num]`` and labels ``[N]``.
+   ``[N, F_num]`` and labels ``[N]``. An :class:`Encoder` does the same chunk after
+   chunk for splits larger than memory, building its lookups once.
 """
 
 from __future__ import annotations
@@ -131,38 +132,121 @@ def _numeric(table: RawTable, f: Field) -> pl.Expr:
         return bucket.alias(f.name)
     if f.transform == "log1p":
         x = x.sign() * x.abs().log1p()
+    else:
+        too_big = (present & value.cast(pl.Float32).is_infinite()).fill_null(False)
+        if too_big.any():  # the model would see inf
+            row = _first_row(table, too_big)
+            raise DataError(
+                f"expected a number within float32 range (±3.4e38), found {raw[row]!r}; "
+                "use transform: log1p for huge values",
+                column=f.name,
+                **table.locate(row),
+            )
     return x.fill_null(f.fill_value).cast(pl.Float32).alias(f.name)
 
 
 def encode(frames: list[pl.DataFrame], schema: Schema, vocabulary: Vocabulary) -> EncodedArrays:
     """Map prepared frames (one split, in order) to contiguous arrays."""
     frame = pl.concat(frames) if len(frames) != 1 else frames[0]
-    id_dtype = np.int32 if vocabulary.total_size < 2**31 else np.int64
-    pl_id_dtype = pl.Int32 if id_dtype is np.int32 else pl.Int64
-    id_columns = []
-    for f, vocab, offset in zip(schema.categorical, vocabulary.fields, vocabulary.offsets):
-        kept = pl.Series(vocab.values, dtype=pl.String)
-        ids = pl.Series(range(RESERVED_IDS, vocab.size), dtype=pl.Int64)
-        column = (
-            pl.when(pl.col(f.name).is_null())
-            .then(MISSING_ID)
-            .otherwise(pl.col(f.name).replace_strict(kept, ids, default=OOV_ID, return_dtype=pl.Int64))
+    return Encoder(schema, vocabulary)(frame)
+
+
+class Encoder:
+    """Maps prepared frames to arrays with one vocabulary: built once, applied per chunk.
+
+    ``Encoder(schema, vocabulary)(frame)`` is ``encode([frame], schema, vocabulary)``;
+    encoding a split chunk by chunk and concatenating gives the same arrays as encoding
+    it at once.
+    """
+
+    def __init__(self, schema: Schema, vocabulary: Vocabulary) -> None:
+        self.schema = schema
+        self.id_dtype = np.int32 if vocabulary.total_size < 2**31 else np.int64
+        self._pl_id_dtype = pl.Int32 if self.id_dtype is np.int32 else pl.Int64
+        self._lookups = [_Lookup(vocab.values) for vocab in vocabulary.fields]
+        self._offsets = vocabulary.offsets
+
+    def __call__(self, frame: pl.DataFrame) -> EncodedArrays:
+        n = frame.height
+        if self._lookups:
+            codes = frame.select(
+                lookup.codes(pl.col(f.name)).alias(f"code{i}")
+                for i, (f, lookup) in enumerate(zip(self.schema.categorical, self._lookups))
+            )
+            ids = codes.select(
+                (lookup.ids(pl.col(f"code{i}")) + offset).cast(self._pl_id_dtype).alias(f"id{i}")
+                for i, (lookup, offset) in enumerate(zip(self._lookups, self._offsets))
+            ).to_numpy(order="c")
+            for lookup, column in zip(self._lookups, codes.iter_columns()):
+                lookup.seen(column)
+        else:
+            ids = np.zeros((n, 0), dtype=self.id_dtype)
+        numeric_names = [f.name for f in self.schema.numeric]
+        numeric = (
+            frame.select(numeric_names).to_numpy(order="c").astype(np.float32, copy=False)
+            if numeric_names
+            else np.zeros((n, 0), dtype=np.float32)
         )
-        id_columns.append((column + offset).cast(pl_id_dtype).alias(f.name))
-    n = frame.height
-    ids = (
-        frame.select(id_columns).to_numpy(order="c")
-        if id_columns
-        else np.zeros((n, 0), dtype=id_dtype)
-    )
-    numeric_names = [f.name for f in schema.numeric]
-    numeric = (
-        frame.select(numeric_names).to_numpy(order="c").astype(np.float32, copy=False)
-        if numeric_names
-        else np.zeros((n, 0), dtype=np.float32)
-    )
-    labels = frame[schema.label].to_numpy().astype(np.float32) if schema.label in frame.columns else None
-    return EncodedArrays(np.ascontiguousarray(ids, dtype=id_dtype), np.ascontiguousarray(numeric), labels)
+        label = self.schema.label
+        labels = frame[label].to_numpy().astype(np.float32) if label in frame.columns else None
+        return EncodedArrays(np.ascontiguousarray(ids, dtype=self.id_dtype), np.ascontiguousarray(numeric), labels)
+
+
+class _Lookup:
+    """Value → position in one field's kept values, for chunk after chunk.
+
+    ``replace_strict`` with a 10^6-value vocabulary rebuilds a 10^6-entry hash table on
+    every call, which dominated encoding a large split in chunks. Instead the kept
+    values are registered once, in id order, in a private polars ``Categories`` mapping:
+    casting a chunk to that ``Categorical`` only looks values up, and a value's physical
+    code is its position. Values outside the vocabulary get codes past its end (the cast
+    adds them to the mapping), which :meth:`ids` sends to the OOV id; :meth:`seen`
+    starts a fresh mapping once those have grown large, so memory stays bounded.
+    """
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = pl.Series(values, dtype=pl.String)
+        self.size = len(values)
+        self._register()
+
+    def _register(self) -> None:
+        # A mapping lives as long as some data uses it: self._keep does.
+        dtype = pl.Categorical(pl.Categories.random())
+        self._keep = self.values.cast(dtype)
+        in_order = self.size == 0 or bool(
+            (self._keep.to_physical() == pl.int_range(0, self.size, eager=True, dtype=pl.UInt32)).all()
+        )
+        # The Categories API is unstable: should codes ever not follow insertion order,
+        # fall back to the (slower) exact mapping.
+        self._dtype = dtype if in_order else None
+
+    def codes(self, column: pl.Expr) -> pl.Expr:
+        """UInt32 position of each value in the kept values, ``>= size`` when not kept, null when missing."""
+        if self._dtype is None:
+            positions = pl.int_range(0, self.size, eager=True, dtype=pl.UInt32)
+            return column.replace_strict(self.values, positions, default=self.size, return_dtype=pl.UInt32)
+        return column.cast(self._dtype).to_physical()
+
+    def ids(self, codes: pl.Expr) -> pl.Expr:
+        """Field-local ids (Int64) of :meth:`codes`."""
+        return (
+            pl.when(codes.is_null())
+            .then(MISSING_ID)
+            .when(codes < self.size)
+            .then(codes.cast(pl.Int64) + RESERVED_IDS)
+            .otherwise(OOV_ID)
+        )
+
+    def seen(self, codes: pl.Series) -> None:
+        """Start a fresh mapping once unseen values have taken more codes than the vocabulary."""
+        top = codes.max()
+        if self._dtype is not None and top is not None and top >= self.size + max(self.size, _UNSEEN_CODES):
+            self._register()
+
+
+# Codes of unseen values a lookup lets accumulate (beyond the vocabulary's size) before
+# it starts a fresh mapping; re-registering a 10^6-value vocabulary takes about a second.
+_UNSEEN_CODES = 1_000_000
 
 
 def bucket_of(x: float) -> str:

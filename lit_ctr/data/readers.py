@@ -4,13 +4,18 @@ Every reader returns :class:`RawTable` objects, one per file, whose columns are 
 label (when present) and the schema's fields, all as ``pl.String`` with missing cells
 as null. Values are checked and converted later (:mod:`lit_ctr.data.encoding`), which
 needs the file and the line of each row to report bad input: ``first_line`` gives it.
+
+Files larger than memory are read in chunks (:func:`read_tables` with ``chunk_rows``):
+CSV/TSV and Parquet through polars' streaming engine (``collect_batches``, which keeps
+file order and holds a bounded number of rows), each chunk a :class:`RawTable` that
+still locates its rows in the whole file. libFM files are always read whole.
 """
 
 from __future__ import annotations
 
 import csv
 import glob
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,29 +38,33 @@ _EXTENSIONS = {
 
 @dataclass
 class RawTable:
-    """One file's rows as string columns.
+    """One file's rows (or one chunk of them) as string columns.
 
     Attributes:
         file: the path read.
         frame: ``[rows, columns]`` of ``pl.String``: the label (if the file has it) and
             every schema field.
-        first_line: the 1-based line number of row 0 (2 when there is a header), or
-            ``None`` for formats without lines (Parquet rows are reported as ``row``).
-        lines: the 1-based line number of every row, when rows are not consecutive
-            lines (blank lines were skipped); ``None`` otherwise.
+        first_line: the 1-based line number in the file of row 0 (2 when there is a
+            header, more for a later chunk), or ``None`` for formats without lines
+            (Parquet rows are reported as ``row``).
+        lines: the 1-based line number in the file of every row, when rows are not
+            consecutive lines (blank lines were skipped); ``None`` otherwise.
+        first_row: for formats without lines, the 0-based row number in the file of
+            row 0 (non-zero for a later chunk).
     """
 
     file: str
     frame: pl.DataFrame
     first_line: int | None
     lines: pl.Series | None = None
+    first_row: int = 0
 
     def locate(self, row: int) -> dict[str, object]:
-        """``DataError`` keyword arguments naming where row ``row`` of this file is."""
+        """``DataError`` keyword arguments naming where row ``row`` of this table is in its file."""
         if self.lines is not None:
             return {"file": self.file, "line": int(self.lines[row])}
         if self.first_line is None:
-            return {"file": f"{self.file} (row {row})"}
+            return {"file": f"{self.file} (row {self.first_row + row})"}
         return {"file": self.file, "line": self.first_line + row}
 
 
@@ -81,7 +90,7 @@ def file_kind(path: Path, fmt: FileFormat) -> str:
     kind = _EXTENSIONS.get(path.suffix.lower())
     if kind is None:
         raise DataError(
-            f"cannot tell the format from the extension {path.suffix!r}; set format.kind to "
+            f"cannot tell the format from the extension {path.suffix!r}; set file_format.kind to "
             "one of csv, tsv, parquet, libfm",
             file=str(path),
         )
@@ -90,12 +99,44 @@ def file_kind(path: Path, fmt: FileFormat) -> str:
 
 def read_table(path: Path, schema: Schema, fmt: FileFormat, *, require_label: bool) -> RawTable:
     """Read one file into a :class:`RawTable` (label optional when ``require_label`` is false)."""
+    (table,) = read_tables(path, schema, fmt, require_label=require_label)
+    return table
+
+
+def read_tables(
+    path: Path, schema: Schema, fmt: FileFormat, *, require_label: bool, chunk_rows: int | None = None
+) -> Iterator[RawTable]:
+    """Read one file as consecutive :class:`RawTable` chunks, in file order.
+
+    Args:
+        chunk_rows: rows per chunk (about: polars may cut a little differently); ``None``
+            reads the whole file as one table. libFM files always come whole.
+
+    Yields at least one table (an empty one for a file without rows). Every chunk's
+    ``locate`` names lines (or rows) of the whole file.
+    """
     kind = file_kind(path, fmt)
     if kind == "libfm":
-        return _read_libfm(path, schema, fmt)
-    if kind == "parquet":
-        return _read_parquet(path, schema, require_label)
-    return _read_delimited(path, schema, fmt, kind, require_label)
+        yield _read_libfm(path, schema, fmt)
+    elif kind == "parquet":
+        yield from _read_parquet(path, schema, require_label, chunk_rows)
+    else:
+        yield from _read_delimited(path, schema, fmt, kind, require_label, chunk_rows)
+
+
+def _collect(query: pl.LazyFrame, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
+    """The query's rows in order, at once or in chunks of about ``chunk_rows`` rows."""
+    if chunk_rows is None:
+        yield query.collect()
+        return
+    # The streaming engine reads ahead only a bounded number of batches, and stops when
+    # the iterator is dropped (e.g. a bad value raised in a chunk).
+    empty = True
+    for frame in query.collect_batches(chunk_size=chunk_rows, maintain_order=True):
+        empty = False
+        yield frame
+    if empty:  # a file without rows still gives its (empty) table
+        yield query.clear().collect()
 
 
 def _wanted(schema: Schema, available: list[str], file: str, require_label: bool) -> list[str]:
@@ -111,56 +152,78 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
     return ([schema.label] if schema.label in available else []) + names
 
 
-def _read_parquet(path: Path, schema: Schema, require_label: bool) -> RawTable:
+def _read_parquet(path: Path, schema: Schema, require_label: bool, chunk_rows: int | None) -> Iterator[RawTable]:
+    offset = 0
     try:
         available = pl.scan_parquet(path).collect_schema().names()
         wanted = _wanted(schema, available, str(path), require_label)
-        frame = pl.scan_parquet(path).select(
-            pl.col(c).cast(pl.String) for c in wanted
-        ).collect()
+        query = pl.scan_parquet(path).select(pl.col(c).cast(pl.String) for c in wanted)
+        for frame in _collect(query, chunk_rows):
+            yield RawTable(str(path), frame, None, first_row=offset)
+            offset += frame.height
     except DataError:
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"not a readable Parquet file ({exc})", file=str(path)) from exc
-    return RawTable(str(path), frame, None)
 
 
 def _read_delimited(
-    path: Path, schema: Schema, fmt: FileFormat, kind: str, require_label: bool
-) -> RawTable:
+    path: Path, schema: Schema, fmt: FileFormat, kind: str, require_label: bool, chunk_rows: int | None
+) -> Iterator[RawTable]:
     separator = fmt.separator or ("\t" if kind == "tsv" else ",")
     has_header = fmt.has_header if fmt.has_header is not None else kind == "csv"
     if has_header:
         header = _header(path, separator)
-        columns = None
     else:
         header = fmt.columns or [schema.label] + [f.name for f in schema.fields]
-        columns = header
     wanted = _wanted(schema, header, str(path), require_label)
-    blank = _check_field_counts(path, separator, len(header), has_header)
-    try:
-        frame = (
-            pl.scan_csv(
-                path,
-                has_header=has_header,
-                separator=separator,
-                new_columns=columns,
-                infer_schema=False,
-                null_values=fmt.null_values or None,
-                raise_if_empty=False,
-            )
-            .select(wanted)
-            .collect()
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"cannot parse as {kind.upper()} ({exc})", file=str(path)) from exc
+    repeated = sorted({c for c in wanted if header.count(c) > 1})
+    if repeated:
+        raise DataError(f"the header repeats column(s) {repeated}", file=str(path), line=1)
+    blank, num_lines = _check_field_counts(path, separator, len(header), has_header)
     first_line = 2 if has_header else 1
-    if not blank:
-        return RawTable(str(path), frame, first_line)
-    # polars reads a blank line as a row of nulls: skip those rows, keep the others' lines.
-    lines = pl.int_range(first_line, first_line + frame.height, eager=True)
-    keep = ~lines.is_in(blank)
-    return RawTable(str(path), frame.filter(keep), first_line, lines.filter(keep))
+    # Without a header polars takes the width from the first line: skip leading blanks.
+    leading = 0
+    while not has_header and first_line + leading in blank:
+        leading += 1
+    first_line += leading
+    if num_lines < first_line:  # no rows (header only, or blank lines only)
+        yield RawTable(str(path), pl.DataFrame(schema={c: pl.String for c in wanted}), first_line)
+        return
+    # Columns are read under positional names and renamed here: polars would not
+    # unescape quoted header names ("a""b"), and schema names may be anything.
+    positions = [header.index(c) for c in wanted]
+    query = pl.scan_csv(
+        path,
+        has_header=has_header,
+        skip_rows=leading,
+        separator=separator,
+        new_columns=[f"column_{i}" for i in range(len(header))],
+        infer_schema=False,
+        null_values=fmt.null_values or None,
+        raise_if_empty=False,
+    ).select(pl.col(f"column_{i}").alias(c) for i, c in zip(positions, wanted))
+    blank = pl.Series([b for b in blank if b >= first_line], dtype=pl.Int64)
+    chunks = _collect(query, chunk_rows)
+    # A chunk's rows are the file's lines from first_line + offset on (one line a row).
+    offset = 0
+    while True:
+        try:
+            frame = next(chunks, None)
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"cannot parse as {kind.upper()} ({exc})", file=str(path)) from exc
+        if frame is None:
+            return
+        start = first_line + offset
+        offset += frame.height
+        here = blank.filter(blank.is_between(start, start + frame.height - 1))
+        if here.is_empty():
+            yield RawTable(str(path), frame, start)
+            continue
+        # polars reads a blank line as a row of nulls: skip those rows, keep the others' lines.
+        lines = pl.int_range(start, start + frame.height, eager=True)
+        keep = ~lines.is_in(here.implode())
+        yield RawTable(str(path), frame.filter(keep), start, lines.filter(keep))
 
 
 def _header(path: Path, separator: str) -> list[str]:
@@ -173,49 +236,95 @@ def _header(path: Path, separator: str) -> list[str]:
     return next(csv.reader([first.rstrip("\r\n")], delimiter=separator))
 
 
-def _check_field_counts(path: Path, separator: str, expected: int, has_header: bool) -> list[int]:
-    """Raise on the first line whose number of fields is not ``expected``; return the
-    1-based numbers of the blank lines after the header (skipped, not rows).
+_QUOTED = r'"(?:[^"]|"")*"'
 
-    polars pads short rows with nulls silently, so count separators per line first
-    (fast, in polars) and confirm suspects with the quote-aware csv module.
+
+def _check_field_counts(path: Path, separator: str, expected: int, has_header: bool) -> tuple[list[int], int]:
+    """Raise on the first line whose quoting is malformed or whose number of fields is
+    not ``expected``; return the 1-based numbers of the blank lines after the header
+    (skipped, not rows) and the number of lines.
+
+    polars pads short rows with nulls silently and fails without a line number on a
+    stray quote, so every line is checked first, in polars: lines with a quote must
+    be well-formed CSV (quoted values closed on their line, quotes inside doubled),
+    and fields are counted with the quoted values taken out.
     """
     start = 1 if has_header else 0
-    lines = pl.scan_lines(path, row_index_name="row").with_columns(
-        blank=pl.col("line").str.strip_chars_end("\r") == ""
+    sep = f"\\x{{{ord(separator):02X}}}"  # the separator as a regex escape
+    field = f'(?:{_QUOTED}|[^"{sep}]*)'
+    well_formed = f"{field}(?:{sep}{field})*\r?$"
+    lines = pl.scan_lines(path, row_index_name="row")
+    line = pl.col("line")
+    quoted = line.str.contains('"', literal=True)
+    is_blank = (line == "") | (line == "\r")
+    count = line.str.count_matches(separator, literal=True) + 1
+    # Lines without a quote (nearly all) are only counted; the regexes run on the others.
+    plain_bad = lines.filter(~quoted & ~is_blank & (pl.col("row") >= start) & (count != expected))
+    quoted_lines = lines.filter(quoted).with_columns(
+        bad_quote=~pl.when(pl.col("row") == 0)
+        .then(line.str.contains(f"^\ufeff?{well_formed}"))  # a byte-order mark may open the file
+        .otherwise(line.str.contains(f"^{well_formed}")),
+        n=line.str.replace_all(_QUOTED, "").str.count_matches(separator, literal=True) + 1,
     )
-    blank, counts = pl.collect_all(
-        [
-            lines.filter(pl.col("blank") & (pl.col("row") >= start)).select("row"),
-            lines.filter(~pl.col("blank"))
-            .with_columns(n=pl.col("line").str.count_matches(separator, literal=True) + 1)
-            .filter(pl.col("n") != expected)
-            .head(10_000),
-        ]
+    quoted_bad = quoted_lines.filter(pl.col("bad_quote") | ((pl.col("row") >= start) & (pl.col("n") != expected)))
+    blank, plain, odd, count = _collect_lines(
+        path,
+        lines.filter(is_blank & (pl.col("row") >= start)).select("row"),
+        plain_bad.select("row", n=count, bad_quote=pl.lit(False)).head(1),
+        quoted_bad.select("row", "n", "bad_quote").head(1),
+        lines.select(pl.len()),
     )
-    for row, line in zip(counts["row"], counts["line"]):
-        if row < start:
-            continue
-        fields = next(csv.reader(io.StringIO(line.rstrip("\r")), delimiter=separator), [])
-        if len(fields) != expected:
+    bad = pl.concat([plain, odd]).sort("row").head(1)
+    if bad.height:
+        if bad["bad_quote"][0]:
             raise DataError(
-                f"expected {expected} fields separated by {separator!r}, found {len(fields)}",
+                "malformed quoting: a '\"' inside an unquoted value, or a quoted value not closed on its "
+                'line (quote the whole value and double the quotes inside it: "5"" screen")',
                 file=str(path),
-                line=row + 1,
+                line=int(bad["row"][0]) + 1,
             )
-    return (blank["row"] + 1).to_list()
+        raise DataError(
+            f"expected {expected} fields separated by {separator!r}, found {int(bad['n'][0])}",
+            file=str(path),
+            line=int(bad["row"][0]) + 1,
+        )
+    return (blank["row"] + 1).to_list(), int(count.item())
+
+
+def _collect_lines(path: Path, *queries: pl.LazyFrame) -> list[pl.DataFrame]:
+    """Collect line-based queries of one file, reporting unreadable text as DataError."""
+    try:
+        return pl.collect_all(list(queries))
+    except pl.exceptions.PolarsError as exc:
+        raise _not_utf8(path) or DataError(f"cannot read the file as text ({exc})", file=str(path)) from exc
+
+
+def _not_utf8(path: Path) -> DataError | None:
+    """The DataError locating the first byte that is not UTF-8, if there is one."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return DataError(
+                    f"not UTF-8 text: byte {raw[exc.start]:#04x} at byte {exc.start + 1} of the line "
+                    "(save the file as UTF-8)",
+                    file=str(path),
+                    line=number,
+                )
+    return None
 
 
 def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
     """``label idx:val idx:val ...`` lines; categorical fields take ``idx`` as the value,
     numeric fields take ``val``."""
     names = [f.name for f in schema.fields]
-    lines = (
+    (lines,) = _collect_lines(
+        path,
         pl.scan_lines(path)
         .with_columns(pl.col("line").str.strip_chars())
         .with_row_index("row")
-        .filter(pl.col("line") != "")
-        .collect()
+        .filter(pl.col("line") != ""),
     )
     tokens = lines["line"].str.extract_all(r"\S+")  # split on any run of spaces or tabs
     label = tokens.list.first()
@@ -226,12 +335,12 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
         .explode("pair", "pos")
         .drop_nulls("pair")
     )
-    parts = exploded["pair"].str.split_exact(":", 1)
+    parts = exploded["pair"].str.splitn(":", 2)
     exploded = exploded.with_columns(
         idx=parts.struct.field("field_0").str.to_integer(strict=False),
         val=parts.struct.field("field_1"),
     )
-    bad = exploded.filter(pl.col("idx").is_null() | pl.col("val").is_null()).head(1)
+    bad = exploded.filter(pl.col("idx").is_null() | pl.col("val").is_null() | (pl.col("val") == "")).head(1)
     if bad.height:
         raise DataError(
             f"expected 'index:value' tokens, found {bad['pair'][0]!r}",
@@ -252,11 +361,14 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
         .then(pl.col("idx").cast(pl.String))
         .otherwise(pl.col("val"))
     )
-    frame = pl.DataFrame({"row": lines["row"], schema.label: label})
+    # Columns are aligned on the line under helper names, then named after the schema
+    # (whose names may be anything, "row" and "value" included).
+    rows = lines.select("row")
+    columns = [label.alias(schema.label)]
     for i, name in enumerate(names):
-        column = exploded.filter(pl.col("field") == i).select("row", pl.col("value").alias(name))
-        frame = frame.join(column, on="row", how="left", maintain_order="left")
-    frame = frame.drop("row")
+        column = exploded.filter(pl.col("field") == i).select("row", "value")
+        columns.append(rows.join(column, on="row", how="left", maintain_order="left")["value"].alias(name))
+    frame = pl.DataFrame(columns)
     # Row numbers of blank lines were skipped: keep each row's own line for errors.
     return RawTable(str(path), frame, 1, lines["row"] + 1)
 
@@ -276,7 +388,7 @@ def _libfm_field(exploded: pl.DataFrame, fmt: FileFormat, num_fields: int, path:
     starts = list(fmt.field_starts)
     if len(starts) != num_fields or starts != sorted(starts):
         raise DataError(
-            f"format.field_starts: expected {num_fields} increasing start indices, got {starts}"
+            f"file_format.field_starts: expected {num_fields} increasing start indices, got {starts}"
         )
     idx = exploded["idx"]
     upper = fmt.num_features

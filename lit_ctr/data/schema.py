@@ -14,6 +14,7 @@ Written in YAML under the datamodule's ``init_args.schema``::
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,14 +71,20 @@ class Schema:
     label_mapping: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
-        self.fields = [f if isinstance(f, Field) else Field(**f) for f in self.fields]
+        if not isinstance(self.fields, (list, tuple)):
+            raise SchemaError(f"schema.fields: expected a list of fields, got {self.fields!r}")
+        self.fields = [_as_field(i, f) for i, f in enumerate(self.fields)]
         if not self.fields:
             raise SchemaError("schema.fields: expected at least one feature field")
+        problem = _name_problem(self.label)
+        if problem:
+            raise SchemaError(f"schema.label: {problem}")
         seen: dict[str, int] = {}
         for i, f in enumerate(self.fields):
+            problem = _name_problem(f.name)
+            if problem:
+                raise SchemaError(f"schema.fields[{i}]: {problem}")
             where = f"schema.fields[{i}] ({f.name!r})"
-            if not f.name:
-                raise SchemaError(f"schema.fields[{i}]: expected a non-empty name")
             if f.name in seen:
                 raise SchemaError(f"{where}: name collides with schema.fields[{seen[f.name]}]")
             if f.name == self.label:
@@ -91,15 +98,19 @@ class Schema:
                 )
             if f.kind == "categorical" and f.transform != "none":
                 raise SchemaError(f"{where}: transform applies to numeric fields only")
-            if not isinstance(f.min_count, int) or f.min_count < 1:
+            if isinstance(f.min_count, bool) or not isinstance(f.min_count, int) or f.min_count < 1:
                 raise SchemaError(f"{where}: min_count must be an integer >= 1, got {f.min_count!r}")
+            if not _is_float32(f.fill_value):
+                raise SchemaError(f"{where}: fill_value must be a finite number within float32 range, got {f.fill_value!r}")
         if self.label_mapping is not None:
-            if not self.label_mapping:
-                raise SchemaError("schema.label_mapping: expected at least one entry")
-            self.label_mapping = {str(k): float(v) for k, v in self.label_mapping.items()}
-            bad = {k: v for k, v in self.label_mapping.items() if v not in (0.0, 1.0)}
+            if not isinstance(self.label_mapping, dict) or not self.label_mapping:
+                raise SchemaError(
+                    f"schema.label_mapping: expected a mapping like {{'-1': 0, '1': 1}}, got {self.label_mapping!r}"
+                )
+            bad = {k: v for k, v in self.label_mapping.items() if _number(v) not in (0.0, 1.0)}
             if bad:
                 raise SchemaError(f"schema.label_mapping: targets must be 0 or 1, got {bad}")
+            self.label_mapping = {str(k): _number(v) for k, v in self.label_mapping.items()}
 
     @property
     def categorical(self) -> list[Field]:
@@ -122,6 +133,46 @@ class Schema:
             label=data["label"],
             label_mapping=data.get("label_mapping"),
         )
+
+
+_FIELD_KEYS = tuple(f.name for f in dataclasses.fields(Field))
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _as_field(i: int, spec: Any) -> Field:
+    if isinstance(spec, Field):
+        return spec
+    if not isinstance(spec, dict):
+        raise SchemaError(f"schema.fields[{i}]: expected a mapping like {{name: user, kind: categorical}}, got {spec!r}")
+    unknown = [k for k in spec if k not in _FIELD_KEYS]
+    if unknown:
+        raise SchemaError(f"schema.fields[{i}]: unknown key(s) {unknown}; a field takes {', '.join(_FIELD_KEYS)}")
+    if "name" not in spec:
+        raise SchemaError(f"schema.fields[{i}]: expected a name")
+    return Field(**spec)
+
+
+def _name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a column, or None."""
+    if not isinstance(name, str) or not name:
+        return f"expected a non-empty name, got {name!r}"
+    if name == "*" or (name.startswith("^") and name.endswith("$")):
+        return f"{name!r} reads as a polars column pattern (* or ^...$); rename the column"
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)):  # bool included: true/false mean 1/0
+        return float(value)
+    return None
+
+
+def _is_float32(value: Any) -> bool:
+    number = _number(value)
+    return number is not None and not isinstance(value, bool) and math.isfinite(number) and abs(number) <= _FLOAT32_MAX
+
+
+_FILE_KINDS = ("auto", "csv", "tsv", "parquet", "libfm")
 
 
 @dataclass
@@ -152,5 +203,35 @@ class FileFormat:
     field_starts: list[int] | None = None
     num_features: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.kind not in _FILE_KINDS:
+            raise SchemaError(f"file_format.kind: expected one of {', '.join(_FILE_KINDS)}, got {self.kind!r}")
+        if self.has_header not in (None, True, False):
+            raise SchemaError(f"file_format.has_header: expected true or false, got {self.has_header!r}")
+        sep = self.separator
+        if sep is not None and (not isinstance(sep, str) or len(sep.encode()) != 1 or sep in '"\r\n'):
+            raise SchemaError(
+                f"file_format.separator: expected one single-byte character other than a quote or a line break, got {sep!r}"
+            )
+        if self.columns is not None:
+            if not isinstance(self.columns, (list, tuple)) or any(_name_problem(c) for c in self.columns):
+                raise SchemaError(f"file_format.columns: expected a list of non-empty names, got {self.columns!r}")
+            repeated = sorted({c for c in self.columns if self.columns.count(c) > 1})
+            if repeated:
+                raise SchemaError(f"file_format.columns: names repeat: {repeated}")
+        if not isinstance(self.null_values, (list, tuple)) or not all(isinstance(v, str) for v in self.null_values):
+            raise SchemaError(f"file_format.null_values: expected a list of strings, got {self.null_values!r}")
+        starts = self.field_starts
+        if starts is not None and (
+            not isinstance(starts, (list, tuple)) or not all(_is_index(x) for x in starts)
+        ):
+            raise SchemaError(f"file_format.field_starts: expected a list of non-negative integers, got {starts!r}")
+        if self.num_features is not None and not (_is_index(self.num_features) and self.num_features > 0):
+            raise SchemaError(f"file_format.num_features: expected a positive integer, got {self.num_features!r}")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -255,3 +255,89 @@ def test_parquet_bad_value_reports_the_row(tmp_path, make_dm, schema):
     pl.DataFrame({"label": [1, 0], "user": ["a", "b"], "item": ["x", "y"], "price": ["1", "n/a"]}).write_parquet(path)
     error = raised(make_dm, schema, path)
     assert error.file == f"{path} (row 1)" and error.column == "price"
+
+
+# ---------------------------------------------------------------------- found by fuzzing (issue 6)
+def test_text_that_is_not_utf8_reports_its_line_and_byte(tmp_path, make_dm, schema):
+    path = tmp_path / "a.csv"
+    path.write_bytes(HEADER.encode() + b"1,a,x,1\n0,caf\xe9,y,2\n")
+    error = raised(make_dm, schema, path)
+    assert (error.file, error.line) == (str(path), 3)
+    assert "not UTF-8 text: byte 0xe9" in str(error)
+
+
+def test_libfm_text_that_is_not_utf8_reports_its_line(tmp_path, make_dm, schema):
+    path = tmp_path / "a.libfm"
+    path.write_bytes(b"1 3:1 7:1 1:1\n0 3:1 7:1 1:\xff\n")
+    assert raised(make_dm, schema, path).line == 2
+
+
+def test_stray_quote_inside_an_unquoted_value_reports_its_line(write, make_dm, schema):
+    path = write("a.csv", HEADER + '1,a,x,1\n0,5" screen,y,2\n')
+    error = raised(make_dm, schema, path)
+    assert (error.file, error.line) == (str(path), 3)
+    assert "malformed quoting" in str(error)
+
+
+def test_quoted_value_spanning_lines_reports_where_it_opens(write, make_dm, schema):
+    path = write("a.csv", HEADER + '1,a,x,1\n0,"b\nc",y,2\n')
+    error = raised(make_dm, schema, path)
+    assert error.line == 3 and "not closed on its line" in str(error)
+
+
+def test_quoted_separator_cannot_hide_a_missing_field(write, make_dm, schema):
+    # four separators, three fields: polars alone would pad the row with a null price
+    path = write("a.csv", HEADER + '1,"a,b",x\n')
+    error = raised(make_dm, schema, path)
+    assert error.line == 2 and "found 3" in str(error)
+
+
+def test_header_repeating_a_schema_column_is_rejected(write, make_dm, schema):
+    path = write("a.csv", "label,user,item,price,user\n1,a,x,1,b\n")
+    error = raised(make_dm, schema, path)
+    assert (error.file, error.line) == (str(path), 1)
+    assert "repeats column(s) ['user']" in str(error)
+
+
+def test_number_beyond_float32_reports_line_and_column(write, make_dm, schema):
+    path = write("a.csv", HEADER + "1,a,x,1\n0,b,y,1e39\n")
+    error = raised(make_dm, schema, path)
+    assert (error.line, error.column) == (3, "price")
+    assert "float32" in str(error)
+
+
+def test_libfm_token_without_a_value_reports_line(write, make_dm, schema):
+    path = write("a.libfm", "1 3:1 7:1 1:1\n0 3:1 7: 1:1\n")
+    error = raised(make_dm, schema, path)
+    assert error.line == 2 and "'7:'" in str(error)
+
+
+def test_libfm_value_with_a_second_colon_is_not_cut_short(write, make_dm, schema):
+    path = write("a.libfm", "1 3:1 7:1 1:1\n0 3:1 7:1 1:2:5\n")
+    error = raised(make_dm, schema, path)
+    assert (error.line, error.column) == (2, "price") and "'2:5'" in str(error)
+
+
+def test_empty_validation_split_names_its_file(train_csv, write, make_dm, schema):
+    valid = write("valid.csv", HEADER)
+    error = raised(make_dm, schema, train_csv, valid_path=str(valid))
+    assert "the valid split has no rows" in str(error) and str(valid) in str(error)
+
+
+def test_libfm_field_starts_not_one_per_field_is_rejected(write, make_dm, schema):
+    path = write("a.libfm", "1 3:1 7:1 12:1\n")
+    error = raised(make_dm, schema, path, file_format=FileFormat(field_starts=[0, 5]))
+    assert "file_format.field_starts: expected 3 increasing start indices" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "expected train_path"),
+        ({"path": "a.csv", "train_path": "b.csv"}, "not both"),
+        ({"train_path": "a.csv", "batch_size": 0}, "data.batch_size"),
+    ],
+)
+def test_datamodule_paths_and_sizes_that_cannot_work_are_rejected(make_dm, schema, kwargs, message):
+    with pytest.raises(DataError, match=message):
+        make_dm(schema=schema, **kwargs)

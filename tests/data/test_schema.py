@@ -1,6 +1,6 @@
 import pytest
 
-from lit_ctr.data import DataError, Field, Schema, SchemaError
+from lit_ctr.data import DataError, Field, FileFormat, Schema, SchemaError
 
 
 def test_duplicate_field_names_raise_schema_error_naming_the_field():
@@ -78,3 +78,52 @@ def test_schema_round_trips_through_dict():
         label_mapping={"-1": 0, "1": 1},
     )
     assert Schema.from_dict(schema.to_dict()) == schema
+
+
+def test_unknown_field_key_raises_schema_error_listing_the_keys():
+    with pytest.raises(SchemaError, match=r"schema\.fields\[0\]: unknown key\(s\) \['typo'\]"):
+        Schema(fields=[{"name": "user", "typo": 1}])
+
+
+def test_field_that_is_not_a_mapping_raises_schema_error():
+    with pytest.raises(SchemaError, match=r"schema\.fields\[1\]: expected a mapping"):
+        Schema(fields=[{"name": "user"}, "item"])
+
+
+@pytest.mark.parametrize("name", [3, "", None])
+def test_field_name_that_is_not_a_non_empty_string_raises_schema_error(name):
+    with pytest.raises(SchemaError, match=r"schema\.fields\[0\]: expected a non-empty name"):
+        Schema(fields=[{"name": name}])
+
+
+@pytest.mark.parametrize("name", ["*", "^user$"])
+def test_name_read_as_a_polars_column_pattern_raises_schema_error(name):
+    with pytest.raises(SchemaError, match="polars column pattern"):
+        Schema(fields=[{"name": name}])
+
+
+@pytest.mark.parametrize("fill_value", [float("nan"), float("inf"), 1e39, "zero"])
+def test_fill_value_that_is_not_a_finite_float32_raises_schema_error(fill_value):
+    with pytest.raises(SchemaError, match="fill_value must be a finite number"):
+        Schema(fields=[Field("price", kind="numeric", fill_value=fill_value)])
+
+
+def test_label_mapping_target_that_is_not_a_number_raises_schema_error():
+    with pytest.raises(SchemaError, match="targets must be 0 or 1"):
+        Schema(fields=[Field("user")], label_mapping={"yes": "one"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"kind": "xml"}, "file_format.kind"),
+        ({"separator": ";;"}, "file_format.separator"),
+        ({"separator": '"'}, "file_format.separator"),
+        ({"columns": ["label", "a", "a"]}, "file_format.columns"),
+        ({"field_starts": [0, -1]}, "file_format.field_starts"),
+        ({"num_features": 0}, "file_format.num_features"),
+    ],
+)
+def test_unusable_file_format_raises_schema_error_naming_the_key(kwargs, key):
+    with pytest.raises(SchemaError, match=key.replace(".", r"\.")):
+        FileFormat(**kwargs)

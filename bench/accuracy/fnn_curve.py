@@ -1,0 +1,166 @@
+"""FNN convergence on frappe-86k: validation AUC per FNN epoch, with and without FM pre-training.
+
+    python bench/accuracy/fnn_curve.py                  # seed 2021 → docs/fnn_convergence.{png,md}
+    python bench/accuracy/fnn_curve.py --seeds 2021 0 1
+
+Two ``lit-ctr fit`` runs of ``configs/frappe/fnn.yaml`` per seed, through the CLI entry
+point in this process: as configured (``FMPretraining``: an FM phase, then the FNN phase
+on the transferred vectors), and with ``trainer.callbacks`` emptied (FNN from random
+vectors, everything else equal). Each best checkpoint (best ``val/auc``, which only FNN
+epochs produce) is then scored with ``lit-ctr test``. The figure's x-axis counts FNN
+epochs (phase 2) for both runs; the FM phase's length is in the legend and the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import polars as pl  # noqa: E402
+import torch  # noqa: E402
+
+from lit_ctr.cli import build_cli  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "configs" / "frappe" / "fnn.yaml"
+RUNS = REPO / "runs" / "fnn_curve"
+DOCS = REPO / "docs"
+VARIANTS = {"pretrained": [], "random-init": ["--trainer.callbacks=[]"]}
+LABELS = {"pretrained": "FNN with FM pre-training", "random-init": "FNN from random vectors"}
+
+
+def common_args(config: Path, seed: int, name: str, version: str) -> list[str]:
+    return [
+        "--config", os.path.relpath(config, REPO),
+        "--seed_everything", str(seed),
+        "--trainer.logger.init_args.save_dir", os.path.relpath(RUNS, REPO),
+        "--trainer.logger.init_args.name", name,
+        "--trainer.logger.init_args.version", version,
+        "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+
+
+def run(config: Path, seed: int, variant: str) -> dict:
+    """Fit and test one variant; returns its curve and figures."""
+    name, version = variant, f"seed{seed}"
+    shutil.rmtree(RUNS / name / version, ignore_errors=True)  # a left-over run would version the files
+    fit = ["fit", *common_args(config, seed, name, version), *VARIANTS[variant]]
+    start = time.perf_counter()
+    trainer = build_cli(fit).trainer
+    seconds = time.perf_counter() - start
+    best = trainer.checkpoint_callback.best_model_path
+    metrics = pl.read_csv(RUNS / name / version / "metrics.csv")
+
+    fnn = metrics.drop_nulls("val/auc").select("epoch", "val/auc").sort("epoch")
+    first_fnn_epoch = int(fnn["epoch"][0])
+    fm = (
+        metrics.drop_nulls("fm/val/auc").select("epoch", "fm/val/auc").sort("epoch")
+        if "fm/val/auc" in metrics.columns
+        else pl.DataFrame({"epoch": [], "fm/val/auc": []})
+    )
+    best_epoch = int(torch.load(best, map_location="cpu", weights_only=True)["epoch"])
+
+    test = ["test", *common_args(config, seed, name, f"{version}-test"), "--ckpt_path", os.path.relpath(best, REPO)]
+    shutil.rmtree(RUNS / name / f"{version}-test", ignore_errors=True)
+    scores = build_cli(test).trainer.callback_metrics
+    return {
+        "variant": variant,
+        "seed": seed,
+        "fm_epochs": fm.height,
+        "fm_best_auc": float(fm["fm/val/auc"].max()) if fm.height else None,
+        "fm_epoch_aucs": fm["fm/val/auc"].to_list(),
+        "fnn_aucs": fnn["val/auc"].to_list(),  # index i: FNN epoch i + 1
+        "best_fnn_epoch": best_epoch - first_fnn_epoch + 1,
+        "best_val_auc": float(fnn["val/auc"].max()),
+        "test_auc": float(scores["test/auc"]),
+        "test_logloss": float(scores["test/logloss"]),
+        "epochs": int(metrics["epoch"].max()) + 1,
+        "seconds": seconds,
+        "commands": ["lit-ctr " + shlex.join(fit), "lit-ctr " + shlex.join(test)],
+    }
+
+
+def plot(results: list[dict], path: Path) -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    colors = {"pretrained": "tab:blue", "random-init": "tab:orange"}
+    for r in results:
+        epochs = range(1, len(r["fnn_aucs"]) + 1)
+        label = LABELS[r["variant"]] + (f" (after {r['fm_epochs']} FM epochs)" if r["fm_epochs"] else "")
+        label += f", seed {r['seed']}" if len({x["seed"] for x in results}) > 1 else ""
+        left.plot(epochs, r["fnn_aucs"], marker="o", ms=3, color=colors[r["variant"]], label=label)
+        left.plot(r["best_fnn_epoch"], r["fnn_aucs"][r["best_fnn_epoch"] - 1], "*", ms=14, color=colors[r["variant"]])
+        if r["fm_epochs"]:
+            left.axhline(r["fm_best_auc"], ls=":", color="gray")
+            left.annotate(f"best FM (phase 1) {r['fm_best_auc']:.4f}", (1, r["fm_best_auc"]), color="gray",
+                          xytext=(0, 4), textcoords="offset points")  # fmt: skip
+    left.set(xlabel="FNN epoch (phase 2; the FM phase comes before epoch 1)", ylabel="validation AUC",
+             title="FNN on frappe-86k: validation AUC per FNN epoch (★ best)")  # fmt: skip
+    left.grid(alpha=0.3)
+    left.legend(loc="lower right", fontsize=8)
+
+    pre = next(r for r in results if r["variant"] == "pretrained")
+    fm_x = range(1, pre["fm_epochs"] + 1)
+    fnn_x = range(pre["fm_epochs"] + 1, pre["fm_epochs"] + len(pre["fnn_aucs"]) + 1)
+    right.plot(fm_x, pre["fm_epoch_aucs"], marker="o", ms=3, color="tab:green", label="fm/val/auc (phase 1: FM)")
+    right.plot(fnn_x, pre["fnn_aucs"], marker="o", ms=3, color="tab:blue", label="val/auc (phase 2: FNN)")
+    right.axvline(pre["fm_epochs"] + 0.5, ls="--", color="gray")
+    right.set(xlabel="epoch of the one fit (trainer.max_epochs counts both phases)", ylabel="validation AUC",
+              title=f"The pre-trained run as one fit (seed {pre['seed']})")  # fmt: skip
+    right.grid(alpha=0.3)
+    right.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def table(results: list[dict], command: str) -> str:
+    rows = [
+        "| run | seed | FM epochs (phase 1) | FNN epoch of best val AUC | best val AUC | test AUC | test logloss | epochs in all | wall time |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {LABELS[r['variant']]} | {r['seed']} | {r['fm_epochs'] or '–'} | {r['best_fnn_epoch']} "
+            f"| {r['best_val_auc']:.4f} | {r['test_auc']:.4f} | {r['test_logloss']:.4f} | {r['epochs']} "
+            f"| {r['seconds'] / 60:.1f} min |"
+        )
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+    runs = "\n".join(f"    {c}" for r in results for c in r["commands"])
+    return (
+        "# FNN convergence on frappe-86k (with and without FM pre-training)\n\n"
+        "![validation AUC per FNN epoch](fnn_convergence.png)\n\n"
+        + "\n".join(rows)
+        + "\n\n"
+        "FNN epochs count phase 2 only; the pre-trained run spends its FM epochs first (same\n"
+        "`trainer.max_epochs` budget). Test figures are the best-`val/auc` checkpoint's.\n"
+        f"Machine: {machine} (shared with other jobs: wall times are indicative).\n\n"
+        f"Made by:\n\n    {command}\n\nwhich ran:\n\n{runs}\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[2021])
+    parser.add_argument("--out", type=Path, default=DOCS / "fnn_convergence", help="writes OUT.png and OUT.md")
+    args = parser.parse_args()
+    os.chdir(REPO)  # config data paths are relative to the repository root
+    results = [run(args.config.resolve(), seed, variant) for seed in args.seeds for variant in VARIANTS]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    plot(results, args.out.with_suffix(".png"))
+    command = "python " + shlex.join([os.path.relpath(__file__, REPO), *sys.argv[1:]])
+    args.out.with_suffix(".md").write_text(table(results, command))
+    print(args.out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Accuracy benchmark on frappe-86k: every model config in configs/frappe/, three seeds.
+
+    python bench/accuracy/run.py                          # every config, seeds 0 1 2
+    python bench/accuracy/run.py --models deepfm nfm --seeds 0
+
+A run is ``lit-ctr fit`` with the seed overridden, then ``lit-ctr test`` on its best
+checkpoint (best validation AUC), both through the CLI entry point in this process. Each
+run's figures go to ``bench/accuracy/results/<config>-seed<k>.json``; a run whose file
+exists is skipped, so an interrupted benchmark resumes where it stopped. The table in
+docs/accuracy.md is rewritten from all result files at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import Timer
+
+from lit_ctr.cli import build_cli
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "bench" / "accuracy" / "results"
+RUNS = REPO / "runs" / "accuracy"
+TABLE = REPO / "docs" / "accuracy.md"
+
+
+def run_args(config: Path, seed: int, version: str) -> list[str]:
+    """Overrides shared by fit and test: the seed (of the model and of the data order)
+    and a log folder per run."""
+    return [
+        "--config", str(config.relative_to(REPO)),
+        "--seed_everything", str(seed),
+        "--data.init_args.shuffle_seed", str(seed),
+        "--trainer.logger.init_args.save_dir", str(RUNS.relative_to(REPO)),
+        "--trainer.logger.init_args.name", config.stem,
+        "--trainer.logger.init_args.version", version,
+        "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+
+
+def run_one(config: Path, seed: int) -> dict:
+    fit = ["fit", *run_args(config, seed, f"seed{seed}"), "--trainer.callbacks+=lightning.pytorch.callbacks.Timer"]
+    # A left-over folder is an interrupted run: ModelCheckpoint would version its files.
+    shutil.rmtree(RUNS / config.stem / f"seed{seed}", ignore_errors=True)
+    cli = build_cli(fit)
+    trainer = cli.trainer
+    timer = next(c for c in trainer.callbacks if isinstance(c, Timer))
+    best = trainer.checkpoint_callback.best_model_path
+    epochs = trainer.current_epoch
+    best_epoch = torch.load(best, map_location="cpu", weights_only=True)["epoch"] + 1
+
+    test = ["test", *run_args(config, seed, f"seed{seed}-test"), "--ckpt_path", os.path.relpath(best, REPO)]
+    metrics = build_cli(test).trainer.callback_metrics
+    return {
+        "config": str(config.relative_to(REPO)),
+        "model": type(cli.model).__name__,
+        "seed": seed,
+        "val_auc": float(trainer.checkpoint_callback.best_model_score),
+        "test_auc": float(metrics["test/auc"]),
+        "test_logloss": float(metrics["test/logloss"]),
+        "epochs": epochs,
+        "best_epoch": best_epoch,
+        "seconds_per_epoch": timer.time_elapsed("train") / max(epochs, 1),
+        "commands": ["lit-ctr " + shlex.join(fit), "lit-ctr " + shlex.join(test)],
+        "machine": machine(),
+    }
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+
+
+def mean_std(values: list[float], digits: int) -> str:
+    mean = statistics.fmean(values)
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
+
+
+def write_table(results: list[dict], command: str) -> None:
+    by_config: dict[str, list[dict]] = {}
+    for result in sorted(results, key=lambda r: (r["config"], r["seed"])):
+        by_config.setdefault(result["config"], []).append(result)
+    rows = [
+        "| config | model | seeds | test AUC | test logloss | val AUC | epochs (best) | s/epoch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for config, runs in by_config.items():
+        rows.append(
+            f"| `{config}` | {runs[0]['model']} | {', '.join(str(r['seed']) for r in runs)} "
+            f"| {mean_std([r['test_auc'] for r in runs], 4)} | {mean_std([r['test_logloss'] for r in runs], 4)} "
+            f"| {mean_std([r['val_auc'] for r in runs], 4)} "
+            f"| {statistics.fmean(r['epochs'] for r in runs):.0f} ({statistics.fmean(r['best_epoch'] for r in runs):.0f}) "
+            f"| {statistics.fmean(r['seconds_per_epoch'] for r in runs):.1f} |"
+        )
+    machines = sorted({r["machine"] for r in results})
+    example = results[0]["commands"] if results else []
+    TABLE.write_text(
+        "# Accuracy on frappe-86k\n\n"
+        "Test AUC and logloss of the checkpoint with the best validation AUC, mean ± sample standard\n"
+        "deviation over seeds (`seed_everything` and the data order's `shuffle_seed` both set to the\n"
+        "seed), on the frappe-86k split (../shared/data/README.md: 60,607 / 17,316 / 8,659 rows). Epochs\n"
+        "are those trained before early stopping (patience in each config), with the best epoch in\n"
+        "brackets; seconds per epoch include validation. Written by\n\n"
+        f"```bash\n{command}\n```\n\n"
+        "from the per-run files in `bench/accuracy/results/`.\n\n"
+        + "\n".join(rows)
+        + "\n\nMachine: "
+        + "; ".join(machines)
+        + ".\n\nEach run is these two commands (here the first run's):\n\n```bash\n"
+        + "\n".join(example)
+        + "\n```\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", help="config names in configs/frappe/ (default: all)")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    args = parser.parse_args(argv)
+
+    os.chdir(REPO)  # configs name the data relative to the repository root
+    configs = sorted((REPO / "configs" / "frappe").glob("*.yaml"))
+    if args.models:
+        configs = [c for c in configs if c.stem in args.models]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for config in configs:
+        for seed in args.seeds:
+            target = RESULTS / f"{config.stem}-seed{seed}.json"
+            if target.exists():
+                print(f"accuracy: {target.name} done, skipping", file=sys.stderr)
+                continue
+            result = run_one(config, seed)
+            target.write_text(json.dumps(result, indent=2) + "\n")
+            print(f"accuracy: {target.name}: test AUC {result['test_auc']:.4f}", file=sys.stderr)
+
+    results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    write_table(results, "python " + shlex.join(["bench/accuracy/run.py", *(argv if argv is not None else sys.argv[1:])]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Raw rows to score → the model's arrays, with a saved schema and vocabulary.
+
+This is the encoding half of scoring, kept free of the model classes and of Lightning's
+training code so that an exported predictor (:mod:`lit_ctr.predictor`) and a checkpoint
+(:mod:`lit_ctr.scoring`) encode raw rows the same way.
+
+Rows are a file path or glob (read with the training file format), a polars frame, a
+pandas frame, or a list of dicts. Values are taken as text, exactly as a file gives
+them; unseen values map to the field's out-of-vocabulary id and missing values
+(``None``, NaN, empty strings, absent keys) to its missing-value id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Union
+
+import polars as pl
+
+from lit_ctr.data.encoding import EncodedArrays, encode, prepare
+from lit_ctr.data.errors import DataError
+from lit_ctr.data.readers import RawTable, expand_paths, read_table
+from lit_ctr.data.schema import FileFormat, Schema
+from lit_ctr.data.vocabulary import Vocabulary
+
+Rows = Union[str, Path, pl.DataFrame, list[dict[str, Any]], Any]
+"""A path or glob, a polars or pandas frame, or a list of dicts."""
+
+
+def encode_rows(
+    preprocessing: dict[str, Any], rows: Rows, file_format: FileFormat | dict[str, Any] | None = None
+) -> EncodedArrays:
+    """Encode raw rows (label optional) with a saved schema, file format and vocabulary.
+
+    Args:
+        preprocessing: ``{"schema", "file_format", "vocabulary"}`` as plain data, as a
+            checkpoint or an exported artifact stores them.
+        rows: a file path or glob, a polars or pandas frame, or a list of dicts.
+        file_format: how to read a path when it is not laid out like the training
+            files, e.g. ``{"kind": "csv"}`` for a CSV with a header (default: the
+            training files' format).
+    """
+    schema = Schema.from_dict(preprocessing["schema"])
+    vocabulary = Vocabulary.from_dict(preprocessing["vocabulary"])
+    if isinstance(rows, (str, Path)):
+        if file_format is None:
+            file_format = FileFormat(**preprocessing["file_format"])
+        elif isinstance(file_format, dict):
+            file_format = FileFormat(**file_format)
+        tables = [read_table(p, schema, file_format, require_label=False) for p in expand_paths(rows)]
+    else:
+        tables = [rows_table(rows, schema)]
+    frames = [prepare(t, schema, require_label=False) for t in tables]
+    return encode(frames, schema, vocabulary)
+
+
+def rows_table(rows: Any, schema: Schema) -> RawTable:
+    """In-memory rows as a :class:`RawTable` of string columns (label kept if present)."""
+    if isinstance(rows, pl.DataFrame):
+        frame = rows
+    elif _is_pandas_frame(rows):
+        frame = _from_pandas(rows)
+    elif isinstance(rows, (list, tuple)):
+        frame = _from_dicts(rows, [schema.label, *(f.name for f in schema.fields)])
+    else:
+        raise DataError(
+            f"expected rows as a path, a polars or pandas frame, or a list of dicts; got {type(rows).__name__}",
+            file="<rows>",
+        )
+    names = [f.name for f in schema.fields]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise DataError(f"the rows lack schema column(s) {missing}; they have {frame.columns}", file="<rows>")
+    keep = ([schema.label] if schema.label in frame.columns else []) + names
+    nested = [c for c in keep if frame.schema[c].is_nested() or frame.schema[c] == pl.Object]
+    if nested:
+        raise DataError(f"column(s) {nested} hold lists, structs or objects; expected one value per cell", file="<rows>")
+    try:
+        frame = frame.select(pl.col(c).cast(pl.String) for c in keep)
+    except pl.exceptions.PolarsError as exc:  # e.g. bytes that are not UTF-8 text
+        raise DataError(f"cannot read the values as text ({exc})", file="<rows>") from exc
+    return RawTable("<rows>", frame, None)
+
+
+def _from_dicts(rows: list[dict[str, Any]] | tuple, names: list[str]) -> pl.DataFrame:
+    """Dicts as string columns: ``str(value)``, with None/NaN and absent keys as nulls."""
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise DataError(f"expected a list of dicts (column name → value), row {i} is a {type(row).__name__}", file="<rows>")
+    present = set().union(*(row.keys() for row in rows)) if rows else set()
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, [_text(row.get(name)) for row in rows], dtype=pl.String)
+            for name in names
+            if name in present
+        }
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _is_pandas_frame(rows: Any) -> bool:
+    return type(rows).__module__.split(".")[0] == "pandas" and hasattr(rows, "columns") and hasattr(rows, "isna")
+
+
+def _from_pandas(frame: Any) -> pl.DataFrame:
+    """A pandas frame as string columns, without pyarrow.
+
+    Missing cells (None, NaN, NA, NaT) become nulls. A float column whose values are all
+    whole numbers is written without ``.0``: pandas turns an integer id column with a
+    missing cell into floats, and ``123.0`` must still find the id of ``123``.
+    """
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        missing = series.isna().to_numpy()
+        values = series.to_numpy(dtype=object)
+        if series.dtype.kind == "f":
+            present = [float(v) for v, m in zip(values, missing) if not m]
+            whole = all(v.is_integer() for v in present)
+            text = [None if m else (str(int(float(v))) if whole else repr(float(v))) for v, m in zip(values, missing)]
+        else:
+            text = [None if m else str(v) for v, m in zip(values, missing)]
+        columns[str(name)] = pl.Series(str(name), text, dtype=pl.String)
+    return pl.DataFrame(columns)

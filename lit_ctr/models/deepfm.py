@@ -1,0 +1,51 @@
+"""DeepFM (Guo et al. 2017): ``y = y_FM + y_DNN`` on one shared embedding, where
+``y_FM = b + Σ_i w_i x_i + Σ_{i<j} <v_i, v_j>`` and ``y_DNN = MLP([v_1; …; v_m])``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor
+
+from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear, FMInteraction
+from lit_ctr.models.base import CTRModule
+
+
+class DeepFM(CTRModule):
+    """An FM component and a deep component side by side, sharing the feature vectors.
+
+    Args:
+        field_dims: ids per categorical field (linked from the data).
+        num_numeric: number of numeric fields (linked from the data).
+        embed_dim: feature vector size ``k``, shared by the FM and the MLP.
+        hidden_units: widths of the MLP's hidden layers.
+        dropout: dropout probability after each hidden layer.
+        batch_norm: batch normalisation after each hidden Linear.
+        embedding_l2: L2 weight on the vectors and weights a batch looks up.
+        net_l2: L2 weight on the MLP's Linear weights.
+        optimizer: builds the optimizer (default Adam).
+    """
+
+    def __init__(
+        self,
+        field_dims: list[int],
+        num_numeric: int = 0,
+        embed_dim: int = 10,
+        hidden_units: Sequence[int] = (400, 400, 400),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        embedding_l2: float = 0.0,
+        net_l2: float = 0.0,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+    ) -> None:
+        super().__init__(field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer)
+        self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
+        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        self.fm = FMInteraction()
+        self.mlp = MLP(self.embedding.num_fields * embed_dim, list(hidden_units), dropout, batch_norm)
+
+    def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
+        vectors = self.embedding(ids, numeric)
+        return self.linear(ids, numeric) + self.fm(vectors) + self.mlp(vectors.flatten(1))

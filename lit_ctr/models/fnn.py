@@ -1,0 +1,193 @@
+"""FNN (Zhang, Du & Wang, ECIR 2016): an MLP over per-field dense vectors initialised
+from a trained factorization machine.
+
+Every field ``i`` of a row gets the dense vector ``z_i = (w_i, v_i)``: the FM's
+first-order weight and latent vector of the row's feature in that field (``x_j · w_j``
+and ``x_j · v_j`` for a numeric field). The network reads ``z = (w_0, z_1, …, z_n)``
+(``w_0`` the FM bias, as in the paper) and maps it through an MLP to a logit.
+
+FNN keeps ``w`` and ``v`` in the same two layers an :class:`~lit_ctr.models.FM` has
+(``linear``: :class:`FeaturesLinear`, ``embedding``: :class:`FeatureEmbedding`), so the
+transfer from a trained FM is a ``load_state_dict`` between equal layouts, bit for bit.
+Two ways to get there:
+
+* ``fm_checkpoint``: a trained FM checkpoint (``lit-ctr fit`` with ``FM``) is copied in
+  when fitting starts;
+* :class:`~lit_ctr.callbacks.FMPretraining`: one ``fit`` that first trains these same two
+  layers as an FM (phase 1, metrics under ``fm/``), restores the FM with the best
+  validation AUC, then trains the MLP on top while fine-tuning them (phase 2).
+
+Without either, FNN is an MLP over randomly initialised vectors (the baseline the paper
+compares against).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor
+from torchmetrics import MeanMetric
+from torchmetrics.classification import BinaryAUROC
+
+from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear, FMInteraction
+from lit_ctr.models.base import CHECKPOINT_KEY, CTRModule
+
+log = logging.getLogger("lit_ctr")
+
+# The FM layers FNN shares with lit_ctr.models.FM (same names, same layouts).
+FM_LAYERS = ("linear", "embedding")
+
+
+class FNN(CTRModule):
+    """MLP over the FM vectors ``z = (w_0, (w_i, v_i) for every field)``.
+
+    Args:
+        field_dims: ids per categorical field (linked from the data).
+        num_numeric: number of numeric fields (linked from the data).
+        embed_dim: latent vector size ``k`` (must equal the FM's to transfer from it).
+        hidden_units: widths of the MLP's hidden layers.
+        dropout: dropout after each hidden layer.
+        batch_norm: batch normalisation after each hidden Linear.
+        activation: ``relu`` (default), ``tanh``, ``sigmoid`` or ``gelu``. The paper used
+            tanh; ReLU is the default because it is what the tuned deep CTR baselines
+            (BARS, DeepFM, our other models) use, it does not saturate on the FM vectors'
+            scale, and on frappe-86k it matched or beat tanh (docs/fnn.md).
+        embedding_l2: L2 weight on the vectors and weights a batch looks up.
+        net_l2: L2 weight on the MLP's Linear weights.
+        fm_checkpoint: a trained ``FM`` checkpoint (same data, same ``embed_dim``) whose
+            first-order weights and latent vectors initialise ``z`` when fitting starts,
+            instead of an FM pre-training phase. Ignored when resuming from a checkpoint
+            and by ``load_from_checkpoint``.
+        optimizer: builds the optimizer (default Adam).
+    """
+
+    def __init__(
+        self,
+        field_dims: list[int],
+        num_numeric: int = 0,
+        embed_dim: int = 10,
+        hidden_units: list[int] = [400, 400, 400],  # noqa: B006 - jsonargparse shows list defaults
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        activation: str = "relu",
+        embedding_l2: float = 0.0,
+        net_l2: float = 0.0,
+        fm_checkpoint: str | None = None,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+    ) -> None:
+        super().__init__(
+            field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer
+        )
+        self.fm_checkpoint = fm_checkpoint
+        self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
+        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        num_fields = len(self.field_dims) + self.num_numeric
+        self.mlp = MLP(1 + num_fields * (1 + embed_dim), list(hidden_units), dropout, batch_norm, activation)
+        # Phase 1 of FMPretraining: the same two layers trained as an FM (parameter-free head).
+        self.interaction = FMInteraction()
+        self.pretraining = False  # set by FMPretraining; never saved (the callback's state is)
+        self.pretraining_embedding_l2: float | None = None
+        self.fm_val_auc = BinaryAUROC()
+        self.fm_val_logloss = MeanMetric()
+
+    # ----------------------------------------------------------------- the two heads
+    def dense_vectors(self, ids: Tensor, numeric: Tensor) -> Tensor:
+        """``z = (w_0, z_1, …, z_n)`` flattened: ``[batch, 1 + fields·(1 + k)]``."""
+        weights = self.linear.table(ids)  # [B, F_cat, 1]
+        if self.num_numeric:
+            numeric_weights = (numeric * self.linear.numeric_weights).unsqueeze(-1)
+            weights = torch.cat([weights, numeric_weights.to(weights.dtype)], dim=1)
+        z = torch.cat([weights, self.embedding(ids, numeric)], dim=-1)  # [B, F, 1 + k]
+        bias = self.linear.bias.expand(len(ids), 1).to(z.dtype)
+        return torch.cat([bias, z.flatten(1)], dim=1)
+
+    def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
+        """FNN logits ``[batch]``."""
+        return self.mlp(self.dense_vectors(ids, numeric))
+
+    def fm_forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
+        """Logits ``[batch]`` of the FM the vectors form (phase 1 of pre-training)."""
+        return self.linear(ids, numeric) + self.interaction(self.embedding(ids, numeric))
+
+    # ----------------------------------------------------------------- FM weights
+    def fm_state_dict(self) -> dict[str, Tensor]:
+        """The FM part of the model (``linear.*``, ``embedding.*``): what an FM checkpoint holds."""
+        return {k: v for k, v in self.state_dict().items() if k.split(".", 1)[0] in FM_LAYERS}
+
+    @torch.no_grad()
+    def load_fm_state_dict(self, state: Mapping[str, Tensor]) -> None:
+        """Copy an FM's ``linear.*`` and ``embedding.*`` tensors into ``z``, exactly.
+
+        ``state`` is an FM's ``state_dict`` (extra keys are ignored); shapes must match.
+        """
+        for name in FM_LAYERS:
+            layer = getattr(self, name)
+            prefix = f"{name}."
+            part = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            expected = layer.state_dict()
+            if part.keys() != expected.keys():
+                raise ValueError(f"FM weights: expected {sorted(prefix + k for k in expected)}, got {sorted(prefix + k for k in part)}")
+            for key, value in part.items():
+                if value.shape != expected[key].shape:
+                    raise ValueError(
+                        f"FM weights: {prefix}{key} has shape {tuple(value.shape)}, FNN expects {tuple(expected[key].shape)}"
+                        " (the FM must be trained on the same data with the same embed_dim)"
+                    )
+            layer.load_state_dict(part)
+
+    def load_fm_checkpoint(self, path: str | Path) -> None:
+        """Initialise ``z`` from a trained ``FM`` checkpoint file."""
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        hparams = checkpoint.get("hyper_parameters", {})
+        for key in ("field_dims", "num_numeric", "embed_dim"):
+            if key in hparams and hparams[key] != self.hparams[key]:
+                raise ValueError(f"fm_checkpoint {path}: {key} is {hparams[key]}, this FNN has {self.hparams[key]}")
+        mine = self._preprocessing_now()
+        theirs = checkpoint.get(CHECKPOINT_KEY)
+        if mine and theirs and mine.get("vocabulary") != theirs.get("vocabulary"):
+            raise ValueError(f"fm_checkpoint {path}: its vocabulary differs from this data's; ids would not match")
+        self.load_fm_state_dict(checkpoint["state_dict"])
+        log.info("lit-ctr: FNN vectors initialised from the FM in %s", path)
+
+    def _preprocessing_now(self) -> dict[str, Any] | None:
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None and hasattr(datamodule, "preprocessing_state"):
+            return datamodule.preprocessing_state()
+        return self.preprocessing
+
+    def on_fit_start(self) -> None:
+        # After any checkpoint restore: a resumed run keeps its own (fine-tuned) vectors.
+        if self.fm_checkpoint and self.trainer.ckpt_path is None:
+            self.load_fm_checkpoint(self.fm_checkpoint)
+
+    # ----------------------------------------------------------------- phase 1 steps
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        if not self.pretraining:
+            return super().training_step(batch, batch_idx)
+        ids = batch["ids"]
+        logits = self.fm_forward(ids, batch["numeric"]).float()
+        loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
+        self.log("fm/train/loss", loss, prog_bar=True, batch_size=len(logits))
+        l2 = self.embedding_l2 if self.pretraining_embedding_l2 is None else self.pretraining_embedding_l2
+        penalty = l2 * (self.linear.squared_norm(ids) + self.embedding.squared_norm(ids)) if l2 else 0.0
+        # The MLP is idle in phase 1; a zero-weighted touch of each of its parameters keeps
+        # every parameter in the graph, so DDP's reducer (find_unused_parameters=False)
+        # gets a gradient for all of them. The gradients are exactly zero: no update.
+        idle = sum(p.reshape(-1)[0] for p in self.mlp.parameters())
+        return loss + penalty + 0.0 * idle
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        if not self.pretraining:
+            return super().validation_step(batch, batch_idx)
+        logits = self.fm_forward(batch["ids"], batch["numeric"]).float()
+        labels = batch["label"]
+        self.fm_val_auc.update(torch.sigmoid(logits), labels.int())
+        self.fm_val_logloss.update(F.binary_cross_entropy_with_logits(logits, labels, reduction="none"))
+        self.log("fm/val/auc", self.fm_val_auc, prog_bar=True)
+        self.log("fm/val/logloss", self.fm_val_logloss, prog_bar=True)

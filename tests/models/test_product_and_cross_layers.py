@@ -1,0 +1,47 @@
+"""PNN's product layers and DCN's cross network against explicit reference computations."""
+
+import itertools
+
+import torch
+
+from lit_ctr.layers import CrossNetwork, InnerProduct, OuterProduct
+
+
+def test_inner_product_equals_explicit_loops_over_field_pairs():
+    vectors = torch.randn(3, 5, 4, dtype=torch.float64)
+    expected = torch.stack(
+        [(vectors[:, i] * vectors[:, j]).sum(-1) for i, j in itertools.combinations(range(5), 2)], dim=1
+    )
+    assert torch.allclose(InnerProduct(5)(vectors), expected)
+
+
+def test_outer_product_equals_kernel_weighted_outer_product_per_pair():
+    layer = OuterProduct(4, dim=3).double()
+    vectors = torch.randn(2, 4, 3, dtype=torch.float64)
+    expected = torch.stack(
+        [
+            (torch.einsum("ba,bc->bac", vectors[:, i], vectors[:, j]) * layer.kernel[pair]).sum(dim=(1, 2))
+            for pair, (i, j) in enumerate(itertools.combinations(range(4), 2))
+        ],
+        dim=1,
+    )
+    assert torch.allclose(layer(vectors), expected)
+
+
+def test_cross_layer_computes_x0_x0t_w_plus_b_plus_x0():
+    layer = CrossNetwork(4, num_layers=1).double()
+    with torch.no_grad():
+        layer.biases.normal_()
+    x0 = torch.randn(3, 4, dtype=torch.float64)
+    w, b = layer.weights[0].weight[0], layer.biases[0]
+    expected = torch.stack([torch.outer(x, x) @ w + b + x for x in x0])
+    assert torch.allclose(layer(x0), expected)
+
+
+def test_every_cross_layer_crosses_its_input_with_x0():
+    layer = CrossNetwork(4, num_layers=2).double()
+    x0 = torch.randn(3, 4, dtype=torch.float64)
+    x1 = torch.stack([torch.outer(x, x) @ layer.weights[0].weight[0] + layer.biases[0] + x for x in x0])
+    w, b = layer.weights[1].weight[0], layer.biases[1]
+    expected = torch.stack([torch.outer(x, xl) @ w + b + xl for x, xl in zip(x0, x1)])
+    assert torch.allclose(layer(x0), expected)
