@@ -5,9 +5,9 @@ cross network ``x_{l+1} = x_0 x_l^T w_l + b_l + x_l`` gives ``x_L`` and an MLP o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from lit_ctr.layers import MLP, CrossNetwork, FeatureEmbedding
@@ -25,9 +25,8 @@ class DCN(CTRModule):
         dropout: dropout probability after each hidden layer.
         batch_norm: batch normalisation after each hidden Linear.
         num_cross_layers: number of cross layers.
-        embedding_l2: L2 weight on the vectors a batch looks up.
-        net_l2: L2 weight on the Linear weights (cross weights included).
-        optimizer: builds the optimizer (default Adam).
+        **training: CTRModule's training options: ``embedding_l2``, ``net_l2``,
+            ``optimizer``, ``sparse``, ``sparse_optimizer``.
     """
 
     def __init__(
@@ -39,11 +38,9 @@ class DCN(CTRModule):
         dropout: float = 0.0,
         batch_norm: bool = False,
         num_cross_layers: int = 3,
-        embedding_l2: float = 0.0,
-        net_l2: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.Adam,
+        **training: Any,
     ) -> None:
-        super().__init__(field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer)
+        super().__init__(field_dims, num_numeric, embed_dim, **training)
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         width = self.embedding.num_fields * embed_dim
         self.cross = CrossNetwork(width, num_cross_layers)

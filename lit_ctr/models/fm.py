@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import torch
-from lightning.pytorch.cli import OptimizerCallable
+from typing import Any
+
 from torch import Tensor
 
 from lit_ctr.layers import FeatureEmbedding, FeaturesLinear, FMInteraction
@@ -17,10 +17,8 @@ class FM(CTRModule):
         field_dims: ids per categorical field (linked from the data).
         num_numeric: number of numeric fields (linked from the data).
         embed_dim: latent vector size ``k``.
-        embedding_l2: L2 weight on the vectors and weights a batch looks up.
-        optimizer: builds the optimizer (default Adam).
-        sparse: sparse embedding tables with their own ``sparse_optimizer`` (see CTRModule).
-        sparse_optimizer: builds the optimizer of the sparse tables (default SparseAdam).
+        **training: CTRModule's training options: ``embedding_l2``, ``net_l2``,
+            ``optimizer``, ``sparse``, ``sparse_optimizer``.
     """
 
     def __init__(
@@ -28,15 +26,9 @@ class FM(CTRModule):
         field_dims: list[int],
         num_numeric: int = 0,
         embed_dim: int = 10,
-        embedding_l2: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.Adam,
-        sparse: bool = False,
-        sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
+        **training: Any,
     ) -> None:
-        super().__init__(
-            field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2,
-            optimizer=optimizer, sparse=sparse, sparse_optimizer=sparse_optimizer,
-        )  # fmt: skip
+        super().__init__(field_dims, num_numeric, embed_dim, **training)
         self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         self.interaction = FMInteraction()

@@ -4,9 +4,8 @@ pooling ``BI = Σ_{i<j} v_i ⊙ v_j = 0.5·((Σ_i v_i)² − Σ_i v_i²)``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from lit_ctr.layers import MLP, BiInteraction, FeatureEmbedding, FeaturesLinear
@@ -26,9 +25,8 @@ class NFM(CTRModule):
         pooling_dropout: dropout probability on the pooled vector (the paper's
             dropout on the Bi-Interaction layer).
         pooling_batch_norm: batch normalisation of the pooled vector.
-        embedding_l2: L2 weight on the vectors and weights a batch looks up.
-        net_l2: L2 weight on the MLP's Linear weights.
-        optimizer: builds the optimizer (default Adam).
+        **training: CTRModule's training options: ``embedding_l2``, ``net_l2``,
+            ``optimizer``, ``sparse``, ``sparse_optimizer``.
     """
 
     def __init__(
@@ -41,11 +39,9 @@ class NFM(CTRModule):
         batch_norm: bool = False,
         pooling_dropout: float = 0.0,
         pooling_batch_norm: bool = False,
-        embedding_l2: float = 0.0,
-        net_l2: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.Adam,
+        **training: Any,
     ) -> None:
-        super().__init__(field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer)
+        super().__init__(field_dims, num_numeric, embed_dim, **training)
         self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         self.pooling = nn.Sequential(

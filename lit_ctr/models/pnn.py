@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from typing import Literal
 
 import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from lit_ctr.layers import MLP, FeatureEmbedding, InnerProduct, OuterProduct
@@ -26,9 +26,8 @@ class PNN(CTRModule):
         batch_norm: batch normalisation after each hidden Linear.
         product_type: ``inner`` (IPNN), ``outer`` (OPNN, one learned ``k × k`` kernel
             per pair of fields) or ``both`` (PNN*).
-        embedding_l2: L2 weight on the vectors a batch looks up.
-        net_l2: L2 weight on the MLP's Linear weights.
-        optimizer: builds the optimizer (default Adam).
+        **training: CTRModule's training options: ``embedding_l2``, ``net_l2``,
+            ``optimizer``, ``sparse``, ``sparse_optimizer``.
     """
 
     def __init__(
@@ -40,11 +39,9 @@ class PNN(CTRModule):
         dropout: float = 0.0,
         batch_norm: bool = False,
         product_type: Literal["inner", "outer", "both"] = "inner",
-        embedding_l2: float = 0.0,
-        net_l2: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.Adam,
+        **training: Any,
     ) -> None:
-        super().__init__(field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer)
+        super().__init__(field_dims, num_numeric, embed_dim, **training)
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         fields = self.embedding.num_fields
         self.products = nn.ModuleList()

@@ -4,9 +4,8 @@ wide part is the linear term on the same ids the deep part embeds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
 from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear
@@ -23,9 +22,8 @@ class WideDeep(CTRModule):
         hidden_units: widths of the MLP's hidden layers.
         dropout: dropout probability after each hidden layer.
         batch_norm: batch normalisation after each hidden Linear.
-        embedding_l2: L2 weight on the vectors and weights a batch looks up.
-        net_l2: L2 weight on the MLP's Linear weights.
-        optimizer: builds the optimizer (default Adam).
+        **training: CTRModule's training options: ``embedding_l2``, ``net_l2``,
+            ``optimizer``, ``sparse``, ``sparse_optimizer``.
     """
 
     def __init__(
@@ -36,11 +34,9 @@ class WideDeep(CTRModule):
         hidden_units: Sequence[int] = (400, 400, 400),
         dropout: float = 0.0,
         batch_norm: bool = False,
-        embedding_l2: float = 0.0,
-        net_l2: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.Adam,
+        **training: Any,
     ) -> None:
-        super().__init__(field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer)
+        super().__init__(field_dims, num_numeric, embed_dim, **training)
         self.wide = FeaturesLinear(self.field_dims, self.num_numeric)
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         self.deep = MLP(self.embedding.num_fields * embed_dim, list(hidden_units), dropout, batch_norm)
