@@ -133,7 +133,7 @@ def table(results: list[dict], command: str) -> str:
             f"| {r['best_val_auc']:.4f} | {r['test_auc']:.4f} | {r['test_logloss']:.4f} | {r['epochs']} "
             f"| {r['seconds'] / 60:.1f} min |"
         )
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads)"
     runs = "\n".join(f"    {c}" for r in results for c in r["commands"])
     return (
         "# FNN convergence on frappe-86k (with and without FM pre-training)\n\n"
@@ -152,7 +152,10 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--seeds", type=int, nargs="+", default=[2021])
     parser.add_argument("--out", type=Path, default=DOCS / "fnn_convergence", help="writes OUT.png and OUT.md")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     os.chdir(REPO)  # config data paths are relative to the repository root
     results = [run(args.config.resolve(), seed, variant) for seed in args.seeds for variant in VARIANTS]
     args.out.parent.mkdir(parents=True, exist_ok=True)

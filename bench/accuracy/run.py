@@ -4,7 +4,8 @@
     python bench/accuracy/run.py --models deepfm nfm --seeds 0
 
 A run is ``lit-ctr fit`` with the seed overridden, then ``lit-ctr test`` on its best
-checkpoint (best validation AUC), both through the CLI entry point in this process. Each
+checkpoint (best validation AUC), both through the CLI entry point (``build_cli``) in this
+process. Each
 run's figures go to ``bench/accuracy/results/<config>-seed<k>.json``; a run whose file
 exists is skipped, so an interrupted benchmark resumes where it stopped. The table in
 docs/accuracy.md is rewritten from all result files at the end.
@@ -20,10 +21,10 @@ import shlex
 import shutil
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
-from lightning.pytorch.callbacks import Timer
 
 from lit_ctr.cli import build_cli
 
@@ -48,12 +49,17 @@ def run_args(config: Path, seed: int, version: str) -> list[str]:
 
 
 def run_one(config: Path, seed: int) -> dict:
-    fit = ["fit", *run_args(config, seed, f"seed{seed}"), "--trainer.callbacks+=lightning.pytorch.callbacks.Timer"]
+    fit = run_args(config, seed, f"seed{seed}")
     # A left-over folder is an interrupted run: ModelCheckpoint would version its files.
     shutil.rmtree(RUNS / config.stem / f"seed{seed}", ignore_errors=True)
-    cli = build_cli(fit)
+    # `lit-ctr fit <fit>`, built and then run here so that the clock covers training only.
+    cli = build_cli(fit, run=False)
     trainer = cli.trainer
-    timer = next(c for c in trainer.callbacks if isinstance(c, Timer))
+    start = time.perf_counter()
+    trainer.fit(cli.model, datamodule=cli.datamodule)
+    seconds = time.perf_counter() - start
+    # Other jobs on the machine slow every epoch: timings compare only at similar load.
+    load = os.getloadavg()[0]
     best = trainer.checkpoint_callback.best_model_path
     epochs = trainer.current_epoch
     best_epoch = torch.load(best, map_location="cpu", weights_only=True)["epoch"] + 1
@@ -69,9 +75,10 @@ def run_one(config: Path, seed: int) -> dict:
         "test_logloss": float(metrics["test/logloss"]),
         "epochs": epochs,
         "best_epoch": best_epoch,
-        "seconds_per_epoch": timer.time_elapsed("train") / max(epochs, 1),
-        "commands": ["lit-ctr " + shlex.join(fit), "lit-ctr " + shlex.join(test)],
+        "seconds_per_epoch": seconds / max(epochs, 1),
+        "commands": ["lit-ctr fit " + shlex.join(fit), "lit-ctr " + shlex.join(test)],
         "machine": machine(),
+        "load_average": load,
     }
 
 
@@ -101,6 +108,7 @@ def write_table(results: list[dict], command: str) -> None:
             f"| {statistics.fmean(r['seconds_per_epoch'] for r in runs):.1f} |"
         )
     machines = sorted({r["machine"] for r in results})
+    loads = [r["load_average"] for r in results]
     example = results[0]["commands"] if results else []
     TABLE.write_text(
         "# Accuracy on frappe-86k\n\n"
@@ -114,6 +122,7 @@ def write_table(results: list[dict], command: str) -> None:
         + "\n".join(rows)
         + "\n\nMachine: "
         + "; ".join(machines)
+        + (f"; 1-minute load average at the end of each fit {min(loads):.1f}–{max(loads):.1f}" if loads else "")
         + ".\n\nEach run is these two commands (here the first run's):\n\n```bash\n"
         + "\n".join(example)
         + "\n```\n"

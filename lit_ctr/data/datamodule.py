@@ -82,8 +82,8 @@ class CTRDataModule(LightningDataModule):
         num_workers: DataLoader worker processes; 0 is usually fastest since a batch
             is a single gather.
         chunk_rows: rows read, checked and encoded at a time. Resident memory while
-            encoding large inputs grows with it (40 Criteo columns: a peak of about
-            1.7 GB with 200k rows, 2.3 GB with 500k); results do not depend on it.
+            encoding large inputs grows with it (50M Criteo-shaped rows peaked at
+            2.1 GB with 250k-row chunks); results do not depend on it.
         shuffle: how training rows are shuffled. ``global``: a fresh permutation of all
             rows each epoch, gathered from a memory map of the split (the split's pages
             end up resident). ``block``: blocks of ``block_rows`` consecutive rows in a

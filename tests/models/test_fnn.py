@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import lightning as L
 import polars as pl
 import pytest
 import torch
-import yaml
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_ctr.callbacks import FMPretraining
 from lit_ctr.cli import build_cli, main
@@ -148,6 +149,36 @@ def test_resuming_from_an_fnn_phase_checkpoint_does_not_redo_the_fm_phase(pretra
     # It went on from the checkpoint's fine-tuned vectors; no FM was copied over them.
     for key, value in probe.vectors.items():
         assert torch.equal(value, saved["state_dict"][key]), key
+
+
+def test_a_checkpoint_from_the_end_of_the_fm_phase_resumes_with_the_transfer(tmp_path):
+    data = tiny_data(tmp_path)
+    checkpoints = tmp_path / "checkpoints"
+
+    def fit(max_epochs: int, probe: L.Callback, ckpt_path: Path | None = None) -> None:
+        L.seed_everything(0)
+        model = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
+        saver = ModelCheckpoint(dirpath=checkpoints, monitor="val/auc", mode="max", save_last=True)
+        callbacks = [FMPretraining(max_epochs=2, patience=2, lr=0.05), probe, saver]
+        trainer = L.Trainer(
+            max_epochs=max_epochs, callbacks=callbacks, accelerator="cpu", logger=False, enable_progress_bar=False,
+            enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp_path,
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "training ended during the FM phase" is the point here
+            trainer.fit(model, data, ckpt_path=ckpt_path)
+
+    fit(2, TransferProbe())  # ends right after the last FM epoch
+    state = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=True)
+    (saved,) = [v for k, v in state["callbacks"].items() if k.startswith("FMPretraining")]
+    assert saved["transfer_epoch"] == 2 and not saved["transferred"]
+
+    probe = TransferProbe()
+    fit(3, probe, ckpt_path=checkpoints / "last.ckpt")
+    assert not probe.fm_states  # no FM epoch again
+    assert probe.after_transfer is not None
+    for key, value in saved["best_state"].items():
+        assert torch.equal(probe.after_transfer[key], value), key
 
 
 def test_fm_checkpoint_initialises_the_vectors_with_the_fms_weights_instead_of_an_fm_phase(write_config):
