@@ -165,14 +165,7 @@ def _model_classes() -> list[type]:
     return [m for m in found if isinstance(m, type) and issubclass(m, CTRModule) and m is not CTRModule]
 
 
-def _params() -> list:
-    # FNN.dense_vectors reads the batch size with len(ids), which tracing bakes in as a
-    # constant; `ids.shape[0]` there makes it export (lit-ctr export refuses it until then).
-    reason = "FNN.dense_vectors: bias.expand(len(ids), 1) fixes the traced batch size"
-    return [pytest.param(m, marks=pytest.mark.xfail(reason=reason, strict=False)) if m.__name__ == "FNN" else m for m in _model_classes()]
-
-
-@pytest.mark.parametrize("model_class", _params(), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model_class", _model_classes(), ids=lambda m: m.__name__)
 def test_every_model_traces_to_an_artifact_that_matches_it(model_class, tmp_path):
     import inspect
 

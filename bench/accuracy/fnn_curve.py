@@ -18,6 +18,7 @@ import os
 import platform
 import shlex
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -93,20 +94,24 @@ def run(config: Path, seed: int, variant: str) -> dict:
 def plot(results: list[dict], path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     colors = {"pretrained": "tab:blue", "random-init": "tab:orange"}
+    seeds = sorted({r["seed"] for r in results})
+    labelled: set[str] = set()
     for r in results:
         epochs = range(1, len(r["fnn_aucs"]) + 1)
-        label = LABELS[r["variant"]] + (f" (after {r['fm_epochs']} FM epochs)" if r["fm_epochs"] else "")
-        label += f", seed {r['seed']}" if len({x["seed"] for x in results}) > 1 else ""
-        left.plot(epochs, r["fnn_aucs"], marker="o", ms=3, color=colors[r["variant"]], label=label)
+        fm_epochs = sorted({x["fm_epochs"] for x in results if x["variant"] == r["variant"]})
+        label = LABELS[r["variant"]] + (f" (after {'/'.join(map(str, fm_epochs))} FM epochs)" if r["fm_epochs"] else "")
+        left.plot(epochs, r["fnn_aucs"], marker="o", ms=3, color=colors[r["variant"]], alpha=1 if r["seed"] == seeds[0] else 0.45,
+                  label=None if r["variant"] in labelled else label)  # fmt: skip
+        labelled.add(r["variant"])
         left.plot(r["best_fnn_epoch"], r["fnn_aucs"][r["best_fnn_epoch"] - 1], "*", ms=14, color=colors[r["variant"]])
-        if r["fm_epochs"]:
-            left.axhline(r["fm_best_auc"], ls=":", color="gray")
-            left.annotate(f"best FM (phase 1) {r['fm_best_auc']:.4f}", (1, r["fm_best_auc"]), color="gray",
-                          xytext=(0, 4), textcoords="offset points")  # fmt: skip
+    fm_best = [r["fm_best_auc"] for r in results if r["fm_epochs"]]
+    if fm_best:
+        left.axhline(max(fm_best), ls=":", color="gray", label=f"best FM of phase 1 (fm/val/auc {max(fm_best):.4f})")
     left.set(xlabel="FNN epoch (phase 2; the FM phase comes before epoch 1)", ylabel="validation AUC",
              title="FNN on frappe-86k: validation AUC per FNN epoch (★ best)")  # fmt: skip
     left.grid(alpha=0.3)
-    left.legend(loc="lower right", fontsize=8)
+    left.legend(loc="lower right", fontsize=8, title=f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}",
+                title_fontsize=8)  # fmt: skip
 
     pre = next(r for r in results if r["variant"] == "pretrained")
     fm_x = range(1, pre["fm_epochs"] + 1)
@@ -122,17 +127,32 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def table(results: list[dict], command: str) -> str:
+def first_epoch_reaching(aucs: list[float], level: float) -> int | str:
+    return next((i + 1 for i, auc in enumerate(aucs) if auc >= level), "never")
+
+
+def table(results: list[dict], command: str, level: float) -> str:
     rows = [
-        "| run | seed | FM epochs (phase 1) | FNN epoch of best val AUC | best val AUC | test AUC | test logloss | epochs in all | wall time |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| run | seed | FM epochs (phase 1) | FNN epoch of best val AUC | FNN epochs to val AUC ≥ {level} "
+        "| best val AUC | test AUC | test logloss | epochs in all | wall time |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rows.append(
             f"| {LABELS[r['variant']]} | {r['seed']} | {r['fm_epochs'] or '–'} | {r['best_fnn_epoch']} "
+            f"| {first_epoch_reaching(r['fnn_aucs'], level)} "
             f"| {r['best_val_auc']:.4f} | {r['test_auc']:.4f} | {r['test_logloss']:.4f} | {r['epochs']} "
             f"| {r['seconds'] / 60:.1f} min |"
         )
+    seeds = sorted({r["seed"] for r in results})
+    if len(seeds) > 1:
+        for variant in VARIANTS:
+            tests = [r["test_auc"] for r in results if r["variant"] == variant]
+            best = [r["best_fnn_epoch"] for r in results if r["variant"] == variant]
+            rows.append(
+                f"| **{LABELS[variant]}, mean of {len(tests)}** | | | {statistics.mean(best):.1f} | | "
+                f"| **{statistics.mean(tests):.4f} ± {statistics.stdev(tests):.4f}** | | | |"
+            )
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads)"
     runs = "\n".join(f"    {c}" for r in results for c in r["commands"])
     return (
@@ -153,6 +173,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[2021])
     parser.add_argument("--out", type=Path, default=DOCS / "fnn_convergence", help="writes OUT.png and OUT.md")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--level", type=float, default=0.95, help="the table counts FNN epochs to this val AUC")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -161,7 +182,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     plot(results, args.out.with_suffix(".png"))
     command = "python " + shlex.join([os.path.relpath(__file__, REPO), *sys.argv[1:]])
-    args.out.with_suffix(".md").write_text(table(results, command))
+    args.out.with_suffix(".md").write_text(table(results, command, args.level))
     print(args.out.with_suffix(".md").read_text())
 
 

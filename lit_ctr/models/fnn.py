@@ -104,7 +104,7 @@ class FNN(CTRModule):
             numeric_weights = (numeric * self.linear.numeric_weights).unsqueeze(-1)
             weights = torch.cat([weights, numeric_weights.to(weights.dtype)], dim=1)
         z = torch.cat([weights, self.embedding(ids, numeric)], dim=-1)  # [B, F, 1 + k]
-        bias = self.linear.bias.expand(len(ids), 1).to(z.dtype)
+        bias = self.linear.bias.expand(ids.shape[0], 1).to(z.dtype)
         return torch.cat([bias, z.flatten(1)], dim=1)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
