@@ -307,7 +307,7 @@ def table(results: dict) -> str:
             tr = results[key]
             lines.append(
                 f"| lit-ctr train | {tr['model']} via Trainer, {tr['steps']} steps × {tr['batch']}, "
-                f"{tr['sampler']} over {tr['train_rows']:,} rows, {tr['val_batches']} val batches | "
+                f"shuffle={tr['shuffle']}: {tr['sampler']} over {tr['train_rows']:,} rows, {tr['val_batches']} val batches | "
                 f"{tr['steps'] * tr['batch']:,} | {tr['fit_seconds']:,.0f} s | {tr['samples_per_s']:,} samples/s | "
                 f"{tr['peak_rss_mb']:,.0f} MB | {_load(tr)} |"
             )

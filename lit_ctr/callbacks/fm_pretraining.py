@@ -21,7 +21,6 @@ False (a missing key is skipped, not counted). Both are restored at the transfer
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 
@@ -30,8 +29,6 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor
-
-log = logging.getLogger("lit_ctr")
 
 FM_PREFIX = "fm/"
 
@@ -45,7 +42,7 @@ class FMPretraining(Callback):
           max_epochs: 100          # both phases together
           callbacks:
             - class_path: lit_ctr.callbacks.FMPretraining
-              init_args: {max_epochs: 30, patience: 2, lr: 0.01, embedding_l2: 0.001}
+              init_args: {max_epochs: 30, patience: 2, lr: 0.02, embedding_l2: 0.02}
 
     Args:
         max_epochs: at most this many FM epochs (phase 1); they count towards

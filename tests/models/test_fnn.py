@@ -199,6 +199,14 @@ def test_fm_checkpoint_initialises_the_vectors_with_the_fms_weights_instead_of_a
     assert epochs_with(metrics, "val/auc") == [0]
 
 
+def test_an_fm_checkpoint_of_another_shape_is_an_error_naming_the_difference(tmp_path):
+    path = tmp_path / "fm.ckpt"
+    fm = FM([5, 7], 1, embed_dim=3)
+    torch.save({"state_dict": fm.state_dict(), "hyper_parameters": dict(fm.hparams)}, path)
+    with pytest.raises(ValueError, match="embed_dim is 3, this FNN has 4"):
+        FNN([5, 7], 1, **SMALL_FNN).load_fm_checkpoint(path)
+
+
 def test_in_the_fm_phase_every_parameter_still_gets_a_gradient_as_ddp_requires(tmp_path):
     data = tiny_data(tmp_path)
     model = FNN(data.field_dims, data.num_numeric, **SMALL_FNN, batch_norm=True)
