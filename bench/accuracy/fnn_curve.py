@@ -1,10 +1,11 @@
 """FNN convergence on frappe-86k: validation AUC per FNN epoch, with and without FM pre-training.
 
-    python bench/accuracy/fnn_curve.py                  # seed 2021 → docs/fnn_convergence.{png,md}
-    python bench/accuracy/fnn_curve.py --seeds 2021 0 1
+    python bench/accuracy/fnn_curve.py --threads 1 --seeds 2021 0 1   # → docs/fnn_convergence.{png,md}
+    python bench/accuracy/fnn_curve.py --threads 1 --seeds 2021 0 1 --replot   # redraw only
 
-Two ``lit-ctr fit`` runs of ``configs/frappe/fnn.yaml`` per seed, through the CLI entry
-point in this process: as configured (``FMPretraining``: an FM phase, then the FNN phase
+Two ``lit-ctr fit`` runs of ``configs/frappe/fnn.yaml`` per seed (the seed sets
+``seed_everything`` and the data order), through the CLI entry point in this process,
+each saved as ``runs/fnn_curve/<variant>/seed<k>.json``: as configured (``FMPretraining``: an FM phase, then the FNN phase
 on the transferred vectors), and with ``trainer.callbacks`` emptied (FNN from random
 vectors, everything else equal). Each best checkpoint (best ``val/auc``, which only FNN
 epochs produce) is then scored with ``lit-ctr test``. The figure's x-axis counts FNN
@@ -14,6 +15,7 @@ epochs (phase 2) for both runs; the FM phase's length is in the legend and the t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -44,6 +46,7 @@ def common_args(config: Path, seed: int, name: str, version: str) -> list[str]:
     return [
         "--config", os.path.relpath(config, REPO),
         "--seed_everything", str(seed),
+        "--data.init_args.shuffle_seed", str(seed),
         "--trainer.logger.init_args.save_dir", os.path.relpath(RUNS, REPO),
         "--trainer.logger.init_args.name", name,
         "--trainer.logger.init_args.version", version,
@@ -91,10 +94,12 @@ def run(config: Path, seed: int, variant: str) -> dict:
     }
 
 
-def plot(results: list[dict], path: Path) -> None:
+def plot(results: list[dict], path: Path, floor: float = 0.90) -> None:
+    """Left: every seed's FNN-phase curves (the first seed drawn solid); right: the first
+    seed's pre-trained run as one fit."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     colors = {"pretrained": "tab:blue", "random-init": "tab:orange"}
-    seeds = sorted({r["seed"] for r in results})
+    seeds = list(dict.fromkeys(r["seed"] for r in results))
     labelled: set[str] = set()
     for r in results:
         epochs = range(1, len(r["fnn_aucs"]) + 1)
@@ -107,13 +112,18 @@ def plot(results: list[dict], path: Path) -> None:
     fm_best = [r["fm_best_auc"] for r in results if r["fm_epochs"]]
     if fm_best:
         left.axhline(max(fm_best), ls=":", color="gray", label=f"best FM of phase 1 (fm/val/auc {max(fm_best):.4f})")
+    below = [r["fnn_aucs"][0] for r in results if r["fnn_aucs"][0] < floor]
+    if below:
+        left.set_ylim(bottom=floor)
+        left.annotate(f"epoch 1 below the axis: {min(below):.3f}–{max(below):.3f}", (1, floor), xytext=(4, 4),
+                      textcoords="offset points", fontsize=8, color="tab:orange")  # fmt: skip
     left.set(xlabel="FNN epoch (phase 2; the FM phase comes before epoch 1)", ylabel="validation AUC",
              title="FNN on frappe-86k: validation AUC per FNN epoch (★ best)")  # fmt: skip
     left.grid(alpha=0.3)
     left.legend(loc="lower right", fontsize=8, title=f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}",
                 title_fontsize=8)  # fmt: skip
 
-    pre = next(r for r in results if r["variant"] == "pretrained")
+    pre = next(r for r in results if r["variant"] == "pretrained" and r["seed"] == seeds[0])
     fm_x = range(1, pre["fm_epochs"] + 1)
     fnn_x = range(pre["fm_epochs"] + 1, pre["fm_epochs"] + len(pre["fnn_aucs"]) + 1)
     right.plot(fm_x, pre["fm_epoch_aucs"], marker="o", ms=3, color="tab:green", label="fm/val/auc (phase 1: FM)")
@@ -173,15 +183,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[2021])
     parser.add_argument("--out", type=Path, default=DOCS / "fnn_convergence", help="writes OUT.png and OUT.md")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--replot", action="store_true", help="redraw from the runs' saved results, train nothing")
     parser.add_argument("--level", type=float, default=0.95, help="the table counts FNN epochs to this val AUC")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     os.chdir(REPO)  # config data paths are relative to the repository root
-    results = [run(args.config.resolve(), seed, variant) for seed in args.seeds for variant in VARIANTS]
+    results = []
+    for seed in args.seeds:
+        for variant in VARIANTS:
+            saved = RUNS / variant / f"seed{seed}.json"
+            if not args.replot:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(json.dumps(run(args.config.resolve(), seed, variant), indent=1))
+            results.append(json.loads(saved.read_text()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     plot(results, args.out.with_suffix(".png"))
-    command = "python " + shlex.join([os.path.relpath(__file__, REPO), *sys.argv[1:]])
+    command = "python " + shlex.join([os.path.relpath(__file__, REPO), *(a for a in sys.argv[1:] if a != "--replot")])
     args.out.with_suffix(".md").write_text(table(results, command, args.level))
     print(args.out.with_suffix(".md").read_text())
 
