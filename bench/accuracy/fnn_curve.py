@@ -115,12 +115,12 @@ def plot(results: list[dict], path: Path, floor: float = 0.90) -> None:
     below = [r["fnn_aucs"][0] for r in results if r["fnn_aucs"][0] < floor]
     if below:
         left.set_ylim(bottom=floor)
-        left.annotate(f"epoch 1 below the axis: {min(below):.3f}–{max(below):.3f}", (1, floor), xytext=(4, 4),
+        left.annotate(f"random-init epoch 1: {min(below):.3f}–{max(below):.3f} (below the axis)", (1, floor), xytext=(4, 4),
                       textcoords="offset points", fontsize=8, color="tab:orange")  # fmt: skip
     left.set(xlabel="FNN epoch (phase 2; the FM phase comes before epoch 1)", ylabel="validation AUC",
              title="FNN on frappe-86k: validation AUC per FNN epoch (★ best)")  # fmt: skip
     left.grid(alpha=0.3)
-    left.legend(loc="lower right", fontsize=8, title=f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}",
+    left.legend(loc="center right", fontsize=8, title=f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}",
                 title_fontsize=8)  # fmt: skip
 
     pre = next(r for r in results if r["variant"] == "pretrained" and r["seed"] == seeds[0])
