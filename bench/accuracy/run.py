@@ -32,6 +32,12 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "accuracy" / "results"
 RUNS = REPO / "runs" / "accuracy"
 TABLE = REPO / "docs" / "accuracy.md"
+REFERENCES = """\
+For comparison, test AUC on this split with the BARS settings, as reported in issue 3:
+FuxiCTR 2.3.10 DeepFM 0.9605 (logloss 0.268), NFM 0.9376; DeepCTR-Torch 0.3.0 DeepFM 0.9096,
+NFM 0.9364; a plain PyTorch DeepFM 0.958. BARS's own figures (reference/bars-benchmark.md)
+come from the full 202k-row training split and are higher: DeepFM 0.9839, NFM 0.9804.
+"""
 
 
 def run_args(config: Path, seed: int, version: str) -> list[str]:
@@ -100,12 +106,13 @@ def write_table(results: list[dict], command: str) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for config, runs in by_config.items():
+        column = {key: [r[key] for r in runs] for key in runs[0]}
         rows.append(
-            f"| `{config}` | {runs[0]['model']} | {', '.join(str(r['seed']) for r in runs)} "
-            f"| {mean_std([r['test_auc'] for r in runs], 4)} | {mean_std([r['test_logloss'] for r in runs], 4)} "
-            f"| {mean_std([r['val_auc'] for r in runs], 4)} "
-            f"| {statistics.fmean(r['epochs'] for r in runs):.0f} ({statistics.fmean(r['best_epoch'] for r in runs):.0f}) "
-            f"| {statistics.fmean(r['seconds_per_epoch'] for r in runs):.1f} |"
+            f"| `{config}` | {runs[0]['model']} | {', '.join(map(str, column['seed']))} "
+            f"| {mean_std(column['test_auc'], 4)} | {mean_std(column['test_logloss'], 4)} "
+            f"| {mean_std(column['val_auc'], 4)} "
+            f"| {statistics.fmean(column['epochs']):.0f} ({statistics.fmean(column['best_epoch']):.0f}) "
+            f"| {statistics.fmean(column['seconds_per_epoch']):.1f} |"
         )
     machines = sorted({r["machine"] for r in results})
     loads = [r["load_average"] for r in results]
@@ -120,7 +127,9 @@ def write_table(results: list[dict], command: str) -> None:
         f"```bash\n{command}\n```\n\n"
         "from the per-run files in `bench/accuracy/results/`.\n\n"
         + "\n".join(rows)
-        + "\n\nMachine: "
+        + "\n\n"
+        + REFERENCES
+        + "\nMachine: "
         + "; ".join(machines)
         + (f"; 1-minute load average at the end of each fit {min(loads):.1f}–{max(loads):.1f}" if loads else "")
         + ".\n\nEach run is these two commands (here the first run's):\n\n```bash\n"
@@ -151,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"accuracy: {target.name}: test AUC {result['test_auc']:.4f}", file=sys.stderr)
 
     results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
-    write_table(results, "python " + shlex.join(["bench/accuracy/run.py", *(argv if argv is not None else sys.argv[1:])]))
+    arguments = argv if argv is not None else sys.argv[1:]
+    write_table(results, "python " + shlex.join(["bench/accuracy/run.py", *arguments]))
 
 
 if __name__ == "__main__":

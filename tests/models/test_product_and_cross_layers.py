@@ -2,9 +2,11 @@
 
 import itertools
 
+import pytest
 import torch
 
 from lit_ctr.layers import CrossNetwork, InnerProduct, OuterProduct
+from lit_ctr.models import PNN
 
 
 def test_inner_product_equals_explicit_loops_over_field_pairs():
@@ -45,3 +47,11 @@ def test_every_cross_layer_crosses_its_input_with_x0():
     w, b = layer.weights[1].weight[0], layer.biases[1]
     expected = torch.stack([torch.outer(x, xl) @ w + b + xl for x, xl in zip(x0, x1)])
     assert torch.allclose(layer(x0), expected)
+
+
+@pytest.mark.parametrize("product_type", ["inner", "outer", "both"])
+def test_pnn_feeds_its_mlp_the_vectors_and_one_product_per_pair_and_type(product_type):
+    model = PNN([3, 4, 5], num_numeric=1, embed_dim=2, hidden_units=[8], product_type=product_type)
+    pairs = 4 * 3 // 2
+    assert model.mlp[0].in_features == 4 * 2 + pairs * (2 if product_type == "both" else 1)
+    assert model(torch.tensor([[0, 3, 7], [2, 6, 11]]), torch.randn(2, 1)).shape == (2,)
