@@ -10,6 +10,7 @@ torchscript|onnx --output FILE`` writes a self-contained serving artifact
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
@@ -20,8 +21,9 @@ import lit_ctr
 import lit_ctr.data  # noqa: F401  (registers datamodules for short class names)
 import lit_ctr.models  # noqa: F401  (registers models for short class names)
 from lit_ctr.callbacks import AtomicCheckpointIO, BestAndLastCheckpoint, FiniteLossGuard, PredictionWriter
+from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
 from lit_ctr.callbacks import EvaluationPlots, LearningRateLogger, LoggedSaveConfigCallback, SamplesPerSecondProgressBar, ThroughputMonitor
-from lit_ctr.data import CTRDataModule
+from lit_ctr.data import CTRDataModule, DataError
 from lit_ctr.models import CTRModule
 
 
@@ -110,6 +112,21 @@ def main(args: ArgsType = None) -> None:
     build_cli(args)
 
 
+def console_main() -> None:
+    """The ``lit-ctr`` executable: :func:`main`, with bad input ended by one located
+    ``lit-ctr: error: ...`` line on stderr and exit status 2, and a non-finite loss or
+    weights by the guard's message and exit status 1. ``LIT_CTR_TRACEBACK=1`` shows the
+    traceback instead."""
+    try:
+        main()
+    except (DataError, NonFiniteLossError, NonFiniteWeightsError) as error:
+        if os.environ.get("LIT_CTR_TRACEBACK", "") not in ("", "0"):
+            raise
+        message = str(error).removeprefix("lit-ctr: ")
+        print(f"lit-ctr: error: {message}", file=sys.stderr)
+        sys.exit(2 if isinstance(error, DataError) else 1)
+
+
 def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
     """The CLI object itself, run or only instantiated (``run=False``)."""
     _configure_logging()
@@ -129,4 +146,4 @@ def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
 
 
 if __name__ == "__main__":
-    main()
+    console_main()

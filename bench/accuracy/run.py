@@ -7,13 +7,15 @@ A run is ``lit-ctr fit`` with the seed overridden, then ``lit-ctr test`` on its 
 checkpoint (best validation AUC), both through the CLI entry point (``build_cli``) in this
 process. Each
 run's figures go to ``bench/accuracy/results/<config>-seed<k>.json``; a run whose file
-exists is skipped, so an interrupted benchmark resumes where it stopped. The table in
+exists and was made from the same config text is skipped, so an interrupted benchmark
+resumes where it stopped, and a run whose config has changed since is made again. The table in
 docs/accuracy.md is rewritten from all result files at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -54,6 +56,11 @@ def run_args(config: Path, seed: int, version: str) -> list[str]:
     ]  # fmt: skip
 
 
+def config_digest(config: Path) -> str:
+    """Identity of a config's text: a result made from other settings is stale."""
+    return hashlib.sha256(config.read_bytes()).hexdigest()[:16]
+
+
 def run_one(config: Path, seed: int) -> dict:
     fit = run_args(config, seed, f"seed{seed}")
     # A left-over folder is an interrupted run: ModelCheckpoint would version its files.
@@ -74,6 +81,7 @@ def run_one(config: Path, seed: int) -> dict:
     metrics = build_cli(test).trainer.callback_metrics
     return {
         "config": str(config.relative_to(REPO)),
+        "config_sha256": config_digest(config),
         "model": type(cli.model).__name__,
         "seed": seed,
         "val_auc": float(trainer.checkpoint_callback.best_model_score),
@@ -152,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     for config in configs:
         for seed in args.seeds:
             target = RESULTS / f"{config.stem}-seed{seed}.json"
-            if target.exists():
+            if target.exists() and json.loads(target.read_text()).get("config_sha256") == config_digest(config):
                 print(f"accuracy: {target.name} done, skipping", file=sys.stderr)
                 continue
             result = run_one(config, seed)
@@ -160,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"accuracy: {target.name}: test AUC {result['test_auc']:.4f}", file=sys.stderr)
 
     results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    # Only results of the configs as they stand now go into the table.
+    results = [r for r in results if r.get("config_sha256") == config_digest(REPO / r["config"])]
     arguments = argv if argv is not None else sys.argv[1:]
     write_table(results, "python " + shlex.join(["bench/accuracy/run.py", *arguments]))
 

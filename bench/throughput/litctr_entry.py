@@ -29,6 +29,19 @@ BATCH = 4096
 LR = 1e-3
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB: VmHWM of its own address space.
+    Not ``ru_maxrss``, which Linux carries over from the parent across fork + exec, so
+    every entry started by a large driver would report at least the driver's memory."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def schema() -> dict:
     return {
         "label": "label",
@@ -145,7 +158,7 @@ def main() -> None:
         dm.prepare_data()
         seconds, rows = (run_trainer if args.mode == "trainer" else run_plain)(args, dm)
         result.update(train_s=round(seconds, 3), rows=rows, samples_per_s=round(rows / seconds, 1))
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["peak_rss_mb"] = peak_rss_mb()
     result["threads"] = torch.get_num_threads()
     print(json.dumps(result), flush=True)
 

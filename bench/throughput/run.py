@@ -1,7 +1,7 @@
 """Training throughput of lit-ctr against DeepCTR-Torch, FuxiCTR, a plain PyTorch loop and
 the compute bound, side by side in one run on the same synthetic Criteo-shaped data.
 
-    python bench/throughput/run.py --rows 1000000 --out docs/throughput.md
+    python bench/throughput/run.py --rows 1000000 --repeats 3
 
 Every entry runs in its own process (peak RSS per entry) with torch pinned to all cores.
 Peers run from bench/.venv-peers (bench/throughput/peers/setup_env.sh) when it exists.
@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -58,13 +59,18 @@ def train_flops_per_sample(model: str) -> float:
     width = 39 * 10
     if model == "nfm":
         width = 10
-    if model == "fm":
-        return 3 * 2 * 39 * 10 * 2  # interaction: a few flops per vector element
     macs, prev = 0, width
     for units in (400, 400, 400, 1):
         macs += prev * units
         prev = units
     return 3 * 2 * macs
+
+
+LITCTR_ENTRIES = (
+    ("trainer", []), ("plain", []),
+    ("trainer", ["--sparse"]), ("plain", ["--sparse"]),
+    ("trainer", ["--precision", "bf16-mixed"]), ("trainer", ["--sparse", "--precision", "bf16-mixed"]),
+)  # fmt: skip
 
 
 def main() -> None:
@@ -73,31 +79,47 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, default=Path("/root/bench_data"))
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "throughput.md")
     p.add_argument("--models", nargs="+", default=["deepfm", "nfm", "fm"])
+    p.add_argument("--repeats", type=int, default=3, help="rounds of the lit-ctr entries (median reported)")
     p.add_argument("--skip-peers", action="store_true")
     args = p.parse_args()
     data = generate(args.rows, args.data_dir)
     cache = args.data_dir / "cache"
     log = args.data_dir / "throughput.log"
     entry = [sys.executable, str(HERE / "litctr_entry.py"), "--data", str(data), "--cache-dir", str(cache)]
+    peers = PEERS_PYTHON.exists() and not args.skip_peers
 
-    results = [run_json(entry + ["--mode", "preprocess"], log)]
-    for model in args.models:
-        for mode, extra in (
-            ("trainer", []), ("plain", []),
-            ("trainer", ["--sparse"]), ("plain", ["--sparse"]),
-            ("trainer", ["--precision", "bf16-mixed"]), ("trainer", ["--sparse", "--precision", "bf16-mixed"]),
-        ):  # fmt: skip
-            results.append(run_json(entry + ["--mode", mode, "--model", model, *extra], log))
-            print(json.dumps(results[-1]), flush=True)
-    if PEERS_PYTHON.exists() and not args.skip_peers:
-        for library in ("deepctr_torch", "fuxictr"):
-            for model in args.models:
-                out = args.data_dir / f"{library}_{model}.json"
-                script = HERE / "peers" / f"{library}_entry.py"
-                results.append(run_json([str(PEERS_PYTHON), str(script), "--data", str(data), "--model", model, "--json", str(out)], log))
+    # Rounds interleave every entry, so a slow spell of the shared machine hits all of them
+    # alike; the peers (one run each, they are slow) sit in the first round beside ours.
+    results = []
+    for round_ in range(args.repeats):
+        results.append({**run_json(entry + ["--mode", "preprocess"], log), "round": round_})
+        for model in args.models:
+            for mode, extra in LITCTR_ENTRIES:
+                results.append({**run_json(entry + ["--mode", mode, "--model", model, *extra], log), "round": round_})
                 print(json.dumps(results[-1]), flush=True)
+            if peers and round_ == 0:
+                for library in ("deepctr_torch", "fuxictr"):
+                    out = args.data_dir / f"{library}_{model}.json"
+                    script = HERE / "peers" / f"{library}_entry.py"
+                    command = [str(PEERS_PYTHON), str(script), "--data", str(data), "--model", model, "--json", str(out)]
+                    results.append({**run_json(command, log), "round": round_})
+                    print(json.dumps(results[-1]), flush=True)
+    (args.data_dir / "results.json").write_text(json.dumps(results, indent=1))
     rate = matmul_gflops()
     write_report(args, results, rate)
+
+
+def entry_label(r: dict) -> str:
+    if r["library"] != "lit-ctr":
+        return f"{r['library']} {r.get('version', '')}".strip()
+    return f"lit-ctr {r['mode']} ({r['precision']}, {'sparse' if r['sparse'] else 'dense'})"
+
+
+def summarize(runs: list[dict], key: str, spec: str = ",.0f") -> tuple[float, str]:
+    """Median of ``key`` over the runs, and its range when there are several."""
+    values = sorted(r[key] for r in runs)
+    median = statistics.median(values)
+    return median, (f"{values[0]:{spec}}–{values[-1]:{spec}}" if len(values) > 1 else "")
 
 
 def write_report(args, results: list[dict], gflops: float) -> None:
@@ -107,10 +129,11 @@ def write_report(args, results: list[dict], gflops: float) -> None:
         f"One epoch on {args.rows:,} synthetic Criteo-shaped rows (13 numeric + 26 categorical fields, "
         "cardinalities up to 1e6), embedding 10, MLP [400, 400, 400], batch 4096, Adam 1e-3, "
         f"{os.cpu_count()} threads, torch {torch.__version__}, {platform.processor() or platform.machine()}. "
-        "All entries ran in one invocation, one process each, side by side:",
+        f"All entries ran in one invocation, one process each; the lit-ctr entries ran in {args.repeats} "
+        "interleaved rounds (median, with the range), the peers once, in the first round:",
         "",
         "```bash",
-        f"python bench/throughput/run.py --rows {args.rows}",
+        f"python bench/throughput/run.py --rows {args.rows} --repeats {args.repeats}",
         "```",
         "",
         f"Measured float32 matmul rate at the MLP's shape: {gflops:.1f} GFLOP/s.",
@@ -118,27 +141,41 @@ def write_report(args, results: list[dict], gflops: float) -> None:
     ]
     pre = [r for r in results if r.get("preprocess_s") is not None]
     lines += ["## Preprocessing (raw TSV → training arrays)", "", "| library | seconds | rows/s | peak RSS MB |", "|---|---|---|---|"]
+    ours = [r for r in pre if r["library"] == "lit-ctr"]
+    if ours:
+        seconds, spread = summarize(ours, "preprocess_s", ".2f")
+        peak = max(r["peak_rss_mb"] for r in ours)
+        lines.append(f"| lit-ctr (median{f', range {spread} s' if spread else ''}) | {seconds:.2f} | {ours[0]['rows'] / seconds:,.0f} | {peak:,.0f} |")
     for r in pre:
-        name = r["library"] + ("" if r["library"] == "lit-ctr" else f" ({r['model']} run)")
-        lines.append(f"| {name} | {r['preprocess_s']:.1f} | {r['rows'] / r['preprocess_s']:,.0f} | {r['peak_rss_mb']:,.0f} |")
+        if r["library"] != "lit-ctr":
+            lines.append(f"| {r['library']} ({r['model']} run) | {r['preprocess_s']:.1f} | {r['rows'] / r['preprocess_s']:,.0f} | {r['peak_rss_mb']:,.0f} |")
     for model in args.models:
-        rows = [r for r in results if r.get("model") == model and r.get("samples_per_s")]
-        if not rows:
+        runs = [r for r in results if r.get("model") == model and r.get("samples_per_s")]
+        if not runs:
             continue
-        peers = [r["samples_per_s"] for r in rows if r["library"] != "lit-ctr"]
+        groups: dict[str, list[dict]] = {}
+        for r in runs:
+            groups.setdefault(entry_label(r), []).append(r)
+        medians = {label: summarize(group, "samples_per_s")[0] for label, group in groups.items()}
+        peers = [v for label, v in medians.items() if not label.startswith("lit-ctr")]
         best_peer = max(peers) if peers else None
-        plain = next((r["samples_per_s"] for r in rows if r.get("mode") == "plain" and not r.get("sparse") and r.get("precision") == "32-true"), None)
-        bound = gflops * 1e9 / train_flops_per_sample(model)
-        lines += ["", f"## {model}", "", f"Compute bound (dense-layer FLOPs vs the matmul rate): {bound:,.0f} samples/s.", ""]
-        lines += ["| entry | samples/s | × faster peer | × plain loop (fp32 dense) | peak RSS MB |", "|---|---|---|---|---|"]
-        for r in rows:
-            if r["library"] == "lit-ctr":
-                label = f"lit-ctr {r['mode']} ({r['precision']}{', sparse' if r['sparse'] else ', dense'})"
-            else:
-                label = f"{r['library']} {r.get('version', '')}"
-            vs_peer = f"{r['samples_per_s'] / best_peer:.2f}" if best_peer else "n/a"
-            vs_plain = f"{r['samples_per_s'] / plain:.2f}" if plain else "n/a"
-            lines.append(f"| {label} | {r['samples_per_s']:,.0f} | {vs_peer} | {vs_plain} | {r['peak_rss_mb']:,.0f} |")
+        plain = medians.get("lit-ctr plain (32-true, dense)")
+        lines += ["", f"## {model}", ""]
+        if model == "fm":  # no dense layers: gathers and optimizer passes over the tables bound it
+            lines += ["No compute bound: FM has no dense layers; memory traffic bounds it.", ""]
+        else:
+            bound = gflops * 1e9 / train_flops_per_sample(model)
+            lines += [f"Compute bound (dense-layer FLOPs vs the matmul rate): {bound:,.0f} samples/s.", ""]
+        lines += [
+            "| entry | samples/s (median) | range | × faster peer | × plain loop (fp32 dense) | peak RSS MB |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, group in groups.items():
+            value, spread = summarize(group, "samples_per_s")
+            vs_peer = f"{value / best_peer:.2f}" if best_peer else "n/a"
+            vs_plain = f"{value / plain:.2f}" if plain else "n/a"
+            peak = max(r["peak_rss_mb"] for r in group)
+            lines.append(f"| {label} | {value:,.0f} | {spread} | {vs_peer} | {vs_plain} | {peak:,.0f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

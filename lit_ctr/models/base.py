@@ -13,6 +13,8 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import BinaryAUROC
 
+from lit_ctr.models.optimizers import prefer_fused
+
 CHECKPOINT_KEY = "lit_ctr"
 
 
@@ -33,6 +35,8 @@ class CTRModule(LightningModule):
             weights) each batch looks up, per sample.
         net_l2: weight of the L2 penalty on the weights of the network's Linear layers.
         optimizer: builds the optimizer from the parameters (default Adam, lr 1e-3).
+            Adam and AdamW without ``foreach``/``fused`` set run torch's fused kernel
+            (:func:`~lit_ctr.models.optimizers.prefer_fused`); ``fused: false`` opts out.
         sparse: make the embedding tables sparse (``nn.Embedding(sparse=True)``) so a step
             touches only the rows in the batch; they get ``sparse_optimizer`` and the
             rest gets ``optimizer`` (manual optimization with two optimizers).
@@ -122,13 +126,13 @@ class CTRModule(LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer | list[torch.optim.Optimizer]:
         if not self.sparse:
-            return self.optimizer_factory(self.parameters())
+            return prefer_fused(self.optimizer_factory(self.parameters()))
         tables = [m for m in self.modules() if isinstance(m, nn.Embedding)]
         for table in tables:
             table.sparse = True
         sparse_ids = {id(t.weight) for t in tables}
         dense = [p for p in self.parameters() if id(p) not in sparse_ids]
-        return [self.sparse_optimizer_factory([t.weight for t in tables]), self.optimizer_factory(dense)]
+        return [self.sparse_optimizer_factory([t.weight for t in tables]), prefer_fused(self.optimizer_factory(dense))]
 
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

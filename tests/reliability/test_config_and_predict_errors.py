@@ -8,7 +8,7 @@ import torch
 import yaml
 from conftest import run_dir
 
-from lit_ctr.cli import main
+from lit_ctr.cli import console_main, main
 from lit_ctr.data import DataError, Schema, SchemaError
 from lit_ctr.scoring import score
 
@@ -73,6 +73,25 @@ def test_missing_training_file_in_a_config_names_the_file(fit_config, tmp_path):
     with pytest.raises(DataError, match="no such file") as info:
         main(["fit", "--config", str(fit_config()), "--data.init_args.train_path", str(tmp_path / "nope.tsv")])
     assert info.value.file == str(tmp_path / "nope.tsv")
+
+
+def test_the_executable_ends_bad_input_with_one_located_error_line_and_status_2(fit_config, tmp_path, capsys, monkeypatch):
+    missing = tmp_path / "nope.tsv"
+    monkeypatch.delenv("LIT_CTR_TRACEBACK", raising=False)
+    monkeypatch.setattr("sys.argv", ["lit-ctr", "fit", "--config", str(fit_config()), "--data.init_args.train_path", str(missing)])
+    with pytest.raises(SystemExit) as info:
+        console_main()
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert err.splitlines()[-1].startswith(f"lit-ctr: error: {missing}") and "no such file" in err
+    assert "Traceback" not in err
+
+
+def test_the_executable_shows_the_traceback_when_asked(fit_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("LIT_CTR_TRACEBACK", "1")
+    monkeypatch.setattr("sys.argv", ["lit-ctr", "fit", "--config", str(fit_config()), "--data.init_args.train_path", str(tmp_path / "nope.tsv")])
+    with pytest.raises(DataError, match="no such file"):
+        console_main()
 
 
 # ---------------------------------------------------------------------- predict

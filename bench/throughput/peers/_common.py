@@ -16,6 +16,19 @@ SPARSE = [f"C{i}" for i in range(1, 27)]
 COLUMNS = ["label"] + DENSE + SPARSE  # raw Criteo TSV layout, no header
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB: VmHWM of its own address space.
+    Not ``ru_maxrss``, which Linux carries over from the parent across fork + exec, so
+    every entry started by a large driver would report at least the driver's memory."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", required=True, help="headerless Criteo-shaped TSV")
@@ -47,7 +60,7 @@ def report(out, json_path, library, version, model, rows, preprocess_s, train_s)
         "preprocess_s": round(preprocess_s, 3),
         "train_s": round(train_s, 3),
         "samples_per_s": round(rows / train_s, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "threads": torch.get_num_threads(),
     }
     line = json.dumps(result)
