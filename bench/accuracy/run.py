@@ -2,12 +2,13 @@
 
     python bench/accuracy/run.py                          # every config, seeds 0 1 2
     python bench/accuracy/run.py --models deepfm nfm --seeds 0
+    python bench/accuracy/run.py --models deepfm --precision bf16-mixed   # accuracy of a faster setting
 
 A run is ``lit-ctr fit`` with the seed overridden, then ``lit-ctr test`` on its best
 checkpoint (best validation AUC), both through the CLI entry point (``build_cli``) in this
 process. Each
 run's figures go to ``bench/accuracy/results/<config>-seed<k>.json``; a run whose file
-exists and was made from the same config text is skipped, so an interrupted benchmark
+exists and was made from the same config settings is skipped, so an interrupted benchmark
 resumes where it stopped, and a run whose config has changed since is made again. The table in
 docs/accuracy.md is rewritten from all result files at the end.
 """
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 from lit_ctr.cli import build_cli
 
@@ -42,10 +44,10 @@ come from the full 202k-row training split and are higher: DeepFM 0.9839, NFM 0.
 """
 
 
-def run_args(config: Path, seed: int, version: str) -> list[str]:
-    """Overrides shared by fit and test: the seed (of the model and of the data order)
-    and a log folder per run."""
-    return [
+def run_args(config: Path, seed: int, version: str, precision: str | None = None) -> list[str]:
+    """Overrides shared by fit and test: the seed (of the model and of the data order),
+    a log folder per run, and the precision when one is given."""
+    return [*(["--trainer.precision", precision] if precision else []),
         "--config", str(config.relative_to(REPO)),
         "--seed_everything", str(seed),
         "--data.init_args.shuffle_seed", str(seed),
@@ -57,14 +59,21 @@ def run_args(config: Path, seed: int, version: str) -> list[str]:
 
 
 def config_digest(config: Path) -> str:
-    """Identity of a config's text: a result made from other settings is stale."""
-    return hashlib.sha256(config.read_bytes()).hexdigest()[:16]
+    """Identity of a config's settings (comments and layout aside): a result made from
+    other settings is stale."""
+    settings = json.dumps(yaml.safe_load(config.read_text()), sort_keys=True)
+    return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 
-def run_one(config: Path, seed: int) -> dict:
-    fit = run_args(config, seed, f"seed{seed}")
+def run_name(seed: int, precision: str | None) -> str:
+    return f"{precision}-seed{seed}" if precision else f"seed{seed}"
+
+
+def run_one(config: Path, seed: int, precision: str | None = None) -> dict:
+    name = run_name(seed, precision)
+    fit = run_args(config, seed, name, precision)
     # A left-over folder is an interrupted run: ModelCheckpoint would version its files.
-    shutil.rmtree(RUNS / config.stem / f"seed{seed}", ignore_errors=True)
+    shutil.rmtree(RUNS / config.stem / name, ignore_errors=True)
     # `lit-ctr fit <fit>`, built and then run here so that the clock covers training only.
     cli = build_cli(fit, run=False)
     trainer = cli.trainer
@@ -77,13 +86,14 @@ def run_one(config: Path, seed: int) -> dict:
     epochs = trainer.current_epoch
     best_epoch = torch.load(best, map_location="cpu", weights_only=True)["epoch"] + 1
 
-    test = ["test", *run_args(config, seed, f"seed{seed}-test"), "--ckpt_path", os.path.relpath(best, REPO)]
+    test = ["test", *run_args(config, seed, f"{name}-test", precision), "--ckpt_path", os.path.relpath(best, REPO)]
     metrics = build_cli(test).trainer.callback_metrics
     return {
         "config": str(config.relative_to(REPO)),
         "config_sha256": config_digest(config),
         "model": type(cli.model).__name__,
         "seed": seed,
+        "precision": precision or "32-true",
         "val_auc": float(trainer.checkpoint_callback.best_model_score),
         "test_auc": float(metrics["test/auc"]),
         "test_logloss": float(metrics["test/logloss"]),
@@ -106,17 +116,17 @@ def mean_std(values: list[float], digits: int) -> str:
 
 
 def write_table(results: list[dict], command: str) -> None:
-    by_config: dict[str, list[dict]] = {}
-    for result in sorted(results, key=lambda r: (r["config"], r["seed"])):
-        by_config.setdefault(result["config"], []).append(result)
+    by_config: dict[tuple[str, str], list[dict]] = {}
+    for result in sorted(results, key=lambda r: (r["config"], r.get("precision", "32-true") != "32-true", r["seed"])):
+        by_config.setdefault((result["config"], result.get("precision", "32-true")), []).append(result)
     rows = [
-        "| config | model | seeds | test AUC | test logloss | val AUC | epochs (best) | s/epoch |",
-        "|---|---|---|---|---|---|---|---|",
+        "| config | model | precision | seeds | test AUC | test logloss | val AUC | epochs (best) | s/epoch |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for config, runs in by_config.items():
+    for (config, precision), runs in by_config.items():
         column = {key: [r[key] for r in runs] for key in runs[0]}
         rows.append(
-            f"| `{config}` | {runs[0]['model']} | {', '.join(map(str, column['seed']))} "
+            f"| `{config}` | {runs[0]['model']} | {precision} | {', '.join(map(str, column['seed']))} "
             f"| {mean_std(column['test_auc'], 4)} | {mean_std(column['test_logloss'], 4)} "
             f"| {mean_std(column['val_auc'], 4)} "
             f"| {statistics.fmean(column['epochs']):.0f} ({statistics.fmean(column['best_epoch']):.0f}) "
@@ -125,6 +135,8 @@ def write_table(results: list[dict], command: str) -> None:
     machines = sorted({r["machine"] for r in results})
     loads = [r["load_average"] for r in results]
     example = results[0]["commands"] if results else []
+    # Hand-written notes under "## Notes" in the existing page are kept across reruns.
+    notes = "".join(TABLE.read_text().partition("\n## Notes")[1:]) if TABLE.exists() else ""
     TABLE.write_text(
         "# Accuracy on frappe-86k\n\n"
         "Test AUC and logloss of the checkpoint with the best validation AUC, mean ± sample standard\n"
@@ -143,6 +155,7 @@ def write_table(results: list[dict], command: str) -> None:
         + ".\n\nEach run is these two commands (here the first run's):\n\n```bash\n"
         + "\n".join(example)
         + "\n```\n"
+        + notes
     )
 
 
@@ -150,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", help="config names in configs/frappe/ (default: all)")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--precision", help="Trainer precision for these runs (default: the config's)")
     args = parser.parse_args(argv)
 
     os.chdir(REPO)  # configs name the data relative to the repository root
@@ -159,11 +173,11 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     for config in configs:
         for seed in args.seeds:
-            target = RESULTS / f"{config.stem}-seed{seed}.json"
+            target = RESULTS / f"{config.stem}-{run_name(seed, args.precision)}.json"
             if target.exists() and json.loads(target.read_text()).get("config_sha256") == config_digest(config):
                 print(f"accuracy: {target.name} done, skipping", file=sys.stderr)
                 continue
-            result = run_one(config, seed)
+            result = run_one(config, seed, args.precision)
             target.write_text(json.dumps(result, indent=2) + "\n")
             print(f"accuracy: {target.name}: test AUC {result['test_auc']:.4f}", file=sys.stderr)
 

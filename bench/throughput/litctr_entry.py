@@ -15,31 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
 from functools import partial
 
 import torch
+from peers._common import peak_rss_mb  # one definition for every entry, peers included
 
 HIDDEN = [400, 400, 400]
 EMBED_DIM = 10
 BATCH = 4096
 LR = 1e-3
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB: VmHWM of its own address space.
-    Not ``ru_maxrss``, which Linux carries over from the parent across fork + exec, so
-    every entry started by a large driver would report at least the driver's memory."""
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def schema() -> dict:

@@ -38,6 +38,9 @@ def run_json(command: list[str], log: Path) -> dict:
         err.write(f"\n$ {' '.join(command)}  (load {os.getloadavg()[0]:.2f})\n")
         err.flush()
         out = subprocess.run(command, stdout=subprocess.PIPE, stderr=err, text=True, check=True).stdout
+    # Files an entry wrote (a fresh cache, FuxiCTR's parquet) are flushed now, not while the
+    # next entry is being timed.
+    os.sync()
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -81,7 +84,16 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=["deepfm", "nfm", "fm"])
     p.add_argument("--repeats", type=int, default=3, help="rounds of the lit-ctr entries (median reported)")
     p.add_argument("--skip-peers", action="store_true")
+    p.add_argument("--report-only", action="store_true", help="rewrite the report from DATA_DIR/results.json")
+    p.add_argument("--remeasure-matmul", action="store_true", help="with --report-only: measure the matmul rate again")
     args = p.parse_args()
+    if args.report_only:
+        saved = json.loads((args.data_dir / "results.json").read_text())
+        if args.remeasure_matmul:
+            saved["matmul_gflops"], saved["matmul_remeasured"] = matmul_gflops(), True
+            (args.data_dir / "results.json").write_text(json.dumps(saved, indent=1))
+        write_report(args, saved["results"], saved["matmul_gflops"], saved.get("matmul_remeasured", False))
+        return
     data = generate(args.rows, args.data_dir)
     cache = args.data_dir / "cache"
     log = args.data_dir / "throughput.log"
@@ -104,8 +116,8 @@ def main() -> None:
                     command = [str(PEERS_PYTHON), str(script), "--data", str(data), "--model", model, "--json", str(out)]
                     results.append({**run_json(command, log), "round": round_})
                     print(json.dumps(results[-1]), flush=True)
-    (args.data_dir / "results.json").write_text(json.dumps(results, indent=1))
     rate = matmul_gflops()
+    (args.data_dir / "results.json").write_text(json.dumps({"results": results, "matmul_gflops": rate}, indent=1))
     write_report(args, results, rate)
 
 
@@ -122,7 +134,7 @@ def summarize(runs: list[dict], key: str, spec: str = ",.0f") -> tuple[float, st
     return median, (f"{values[0]:{spec}}–{values[-1]:{spec}}" if len(values) > 1 else "")
 
 
-def write_report(args, results: list[dict], gflops: float) -> None:
+def write_report(args, results: list[dict], gflops: float, remeasured: bool = False) -> None:
     lines = [
         "# Training throughput",
         "",
@@ -136,7 +148,8 @@ def write_report(args, results: list[dict], gflops: float) -> None:
         f"python bench/throughput/run.py --rows {args.rows} --repeats {args.repeats}",
         "```",
         "",
-        f"Measured float32 matmul rate at the MLP's shape: {gflops:.1f} GFLOP/s.",
+        f"Measured float32 matmul rate at the MLP's shape: {gflops:.1f} GFLOP/s"
+        + (" (measured again after the run, on the idle machine, with --report-only --remeasure-matmul)." if remeasured else "."),
         "",
     ]
     pre = [r for r in results if r.get("preprocess_s") is not None]
@@ -176,8 +189,10 @@ def write_report(args, results: list[dict], gflops: float) -> None:
             vs_plain = f"{value / plain:.2f}" if plain else "n/a"
             peak = max(r["peak_rss_mb"] for r in group)
             lines.append(f"| {label} | {value:,.0f} | {spread} | {vs_peer} | {vs_plain} | {peak:,.0f} |")
+    # Hand-written notes under "## Notes" in an existing report are kept across reruns.
+    notes = args.out.read_text().partition("\n## Notes")[1:] if args.out.exists() else ("", "")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    args.out.write_text("\n".join(lines) + "\n" + "".join(notes))
     print(f"wrote {args.out}")
 
 

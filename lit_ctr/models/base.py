@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
-from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import BinaryAUROC
@@ -42,6 +42,9 @@ class CTRModule(LightningModule):
             rest gets ``optimizer`` (manual optimization with two optimizers).
         sparse_optimizer: builds the optimizer of the sparse tables (SparseAdam by
             default; Adagrad and SGD also take sparse gradients).
+        lr_scheduler: builds a learning-rate schedule for each optimizer, stepped once an
+            epoch; ``ReduceLROnPlateau`` (``mode: max``) watches ``val/auc``, or its
+            ``monitor`` when it has one (``lightning.pytorch.cli.ReduceLROnPlateau``).
     """
 
     def __init__(
@@ -54,9 +57,10 @@ class CTRModule(LightningModule):
         optimizer: OptimizerCallable = torch.optim.Adam,
         sparse: bool = False,
         sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
+        lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer"])
+        self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer", "lr_scheduler"])
         # Linked values must be written explicitly, or checkpoints may hold nulls.
         self.hparams["field_dims"] = [int(d) for d in field_dims]
         self.hparams["num_numeric"] = int(num_numeric)
@@ -68,6 +72,8 @@ class CTRModule(LightningModule):
         self.optimizer_factory = optimizer
         self.sparse = sparse
         self.sparse_optimizer_factory = sparse_optimizer
+        self.lr_scheduler_factory = lr_scheduler
+        self._schedules: list[dict[str, Any]] = []
         # Two optimizers (sparse tables + dense rest) need manual optimization in Lightning 2.
         self.automatic_optimization = not sparse
         self.val_auc = BinaryAUROC()
@@ -124,15 +130,48 @@ class CTRModule(LightningModule):
         """Click probabilities ``[batch]``."""
         return torch.sigmoid(self(batch["ids"], batch["numeric"]).float())
 
-    def configure_optimizers(self) -> torch.optim.Optimizer | list[torch.optim.Optimizer]:
+    def configure_optimizers(self) -> Any:
+        optimizers = self._optimizers()
+        if self.lr_scheduler_factory is None:
+            return optimizers if self.sparse else optimizers[0]
+        self._schedules = [self._schedule(self.lr_scheduler_factory(o)) for o in optimizers]
+        if self.automatic_optimization:
+            return optimizers, self._schedules
+        return optimizers, [config["scheduler"] for config in self._schedules]  # stepped below
+
+    def _optimizers(self) -> list[torch.optim.Optimizer]:
         if not self.sparse:
-            return prefer_fused(self.optimizer_factory(self.parameters()))
+            return [prefer_fused(self.optimizer_factory(self.parameters()))]
         tables = [m for m in self.modules() if isinstance(m, nn.Embedding)]
         for table in tables:
             table.sparse = True
         sparse_ids = {id(t.weight) for t in tables}
         dense = [p for p in self.parameters() if id(p) not in sparse_ids]
         return [self.sparse_optimizer_factory([t.weight for t in tables]), prefer_fused(self.optimizer_factory(dense))]
+
+    @staticmethod
+    def _schedule(scheduler: Any) -> dict[str, Any]:
+        """Lightning's scheduler config: once an epoch; a plateau schedule watches a metric."""
+        config = {"scheduler": scheduler, "interval": "epoch"}
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            monitor = getattr(scheduler, "monitor", None) or "val/auc"
+            if monitor.endswith("/auc") and scheduler.mode != "max":
+                raise ValueError(
+                    f"lr_scheduler: ReduceLROnPlateau watches {monitor!r}, where higher is better: set mode: max"
+                )
+            config["monitor"] = monitor
+        return config
+
+    def on_train_epoch_end(self) -> None:
+        # Lightning steps schedules itself only under automatic optimization; with sparse
+        # tables (manual optimization) they are stepped here, after validation, alike.
+        if self.automatic_optimization or self.lr_scheduler_factory is None:
+            return
+        for config in self._schedules:
+            if "monitor" not in config:
+                config["scheduler"].step()
+            elif (value := self.trainer.callback_metrics.get(config["monitor"])) is not None:
+                config["scheduler"].step(value)
 
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
