@@ -324,7 +324,8 @@ class CTRDataModule(LightningDataModule):
                     raise DataError(f"the {split} split has no rows", file=", ".join(str(p) for p in files))
         cache.write_json(
             tmp / "meta.json",
-            {
+            indent=1,
+            data={
                 "description": description,
                 "rows": {split: rows[split] for split in SPLITS if split in rows},
                 "field_dims": field_dims,

@@ -34,8 +34,8 @@ ENCODER = textwrap.dedent(
         if pause_at == "after the train arrays":
             pause()
         return rows
-    def paused_write_json(path, data):  # everything is written but the completion marker
-        write_json(path, data)
+    def paused_write_json(path, data, **options):  # everything is written but the completion marker
+        write_json(path, data, **options)
         if pause_at == "before the completion marker" and path.name == "meta.json":
             pause()
     cache.SplitWriter.close, cache.write_json = paused_close, paused_write_json
