@@ -172,7 +172,7 @@ def table(results: list[dict], command: str, level: float) -> str:
         + "\n\n"
         "FNN epochs count phase 2 only; the pre-trained run spends its FM epochs first (same\n"
         "`trainer.max_epochs` budget). Test figures are the best-`val/auc` checkpoint's.\n"
-        f"Machine: {machine} (shared with other jobs: wall times are indicative).\n\n"
+        f"Machine: {machine} (wall times depend on what else the machine runs).\n\n"
         f"Made by:\n\n    {command}\n\nwhich ran:\n\n{runs}\n"
     )
 
