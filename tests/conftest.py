@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from synthetic_config import synthetic_data_config
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -19,14 +20,6 @@ def synthetic_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 
     spec = SyntheticSpec(rows=6_000, num_numeric=2, cardinalities=[5, 10, 20, 30, 40, 50], seed=3)
     return write_synthetic(tmp_path_factory.mktemp("synthetic") / "data", spec, file_format="tsv")
-
-
-def synthetic_schema() -> dict:
-    return {
-        "label": "label",
-        "fields": [{"name": "I1", "kind": "numeric", "transform": "log1p"}, {"name": "I2", "kind": "numeric", "transform": "bucketize"}]
-        + [{"name": f"C{i}"} for i in range(1, 7)],
-    }
 
 
 @pytest.fixture
@@ -50,18 +43,7 @@ def write_config(tmp_path: Path, synthetic_files: dict[str, Path]):
                 **trainer,
             },
             "model": {"class_path": model, "init_args": model_args or {}},
-            "data": {
-                "class_path": "CTRDataModule",
-                "init_args": {
-                    "schema": synthetic_schema(),
-                    "train_path": str(synthetic_files["train"]),
-                    "valid_path": str(synthetic_files["valid"]),
-                    "test_path": str(synthetic_files["test"]),
-                    "file_format": {"kind": "tsv", "has_header": False},
-                    "cache_dir": str(tmp_path / "cache"),
-                    "batch_size": 256,
-                },
-            },
+            "data": synthetic_data_config(synthetic_files, tmp_path / "cache"),
         }
         path = tmp_path / f"{model.rsplit('.', 1)[-1].lower()}.yaml"
         path.write_text(yaml.safe_dump(config))

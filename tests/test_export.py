@@ -18,6 +18,7 @@ from lit_ctr.data.rows import encode_rows
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, Vocabulary
 from lit_ctr.predictor import load_predictor
 from lit_ctr.scoring import load_model, score
+from synthetic_config import synthetic_data_config
 
 NAMES = ["I1", "I2"] + [f"C{i}" for i in range(1, 7)]
 
@@ -39,22 +40,7 @@ def checkpoint(tmp_path_factory, synthetic_files) -> Path:
             "class_path": "DeepFM",
             "init_args": {"embed_dim": 4, "hidden_units": [16, 8], "dropout": 0.2, "batch_norm": True, "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}}},
         },
-        "data": {
-            "class_path": "CTRDataModule",
-            "init_args": {
-                "schema": {
-                    "label": "label",
-                    "fields": [{"name": "I1", "kind": "numeric", "transform": "log1p"}, {"name": "I2", "kind": "numeric", "transform": "bucketize"}]
-                    + [{"name": f"C{i}"} for i in range(1, 7)],
-                },
-                "train_path": str(synthetic_files["train"]),
-                "valid_path": str(synthetic_files["valid"]),
-                "test_path": str(synthetic_files["test"]),
-                "file_format": {"kind": "tsv", "has_header": False},
-                "cache_dir": str(root / "cache"),
-                "batch_size": 256,
-            },
-        },
+        "data": synthetic_data_config(synthetic_files, root / "cache"),
     }
     path = root / "deepfm.yaml"
     path.write_text(yaml.safe_dump(config))

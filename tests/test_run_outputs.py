@@ -17,12 +17,7 @@ from torchmetrics.functional.classification import binary_auroc
 from lit_ctr.callbacks.evaluation_plots import calibration_bins, roc_curve
 from lit_ctr.cli import main
 from lit_ctr.data import CTRDataModule, FileFormat, Schema
-
-SCHEMA = {
-    "label": "label",
-    "fields": [{"name": "I1", "kind": "numeric", "transform": "log1p"}, {"name": "I2", "kind": "numeric", "transform": "bucketize"}]
-    + [{"name": f"C{i}"} for i in range(1, 7)],
-}
+from synthetic_config import SYNTHETIC_SCHEMA, synthetic_data_config
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +35,7 @@ def run(tmp_path_factory, synthetic_files) -> dict:
             "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(root / "runs"), "name": "outputs", "version": 0}},
         },
         "model": {"class_path": "FM", "init_args": {"embed_dim": 4, "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}}}},
-        "data": {
-            "class_path": "CTRDataModule",
-            "init_args": {
-                "schema": SCHEMA,
-                "train_path": str(synthetic_files["train"]),
-                "valid_path": str(synthetic_files["valid"]),
-                "test_path": str(synthetic_files["test"]),
-                "file_format": {"kind": "tsv", "has_header": False},
-                "cache_dir": str(root / "cache"),
-                "batch_size": 256,
-            },
-        },
+        "data": synthetic_data_config(synthetic_files, root / "cache"),
         "early_stopping": {"patience": 5},
     }
     path = root / "fm.yaml"
@@ -109,7 +93,7 @@ def test_encoding_logs_progress_per_file_and_split(synthetic_files, tmp_path):
     logger.setLevel(logging.INFO)
     try:
         datamodule = CTRDataModule(
-            schema=Schema(**SCHEMA),
+            schema=Schema(**SYNTHETIC_SCHEMA),
             train_path=str(synthetic_files["train"]),
             valid_path=str(synthetic_files["valid"]),
             file_format=FileFormat(kind="tsv", has_header=False),

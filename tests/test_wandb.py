@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from lit_ctr.cli import main
+from synthetic_config import synthetic_data_config
 
 wandb = pytest.importorskip("wandb")
 
@@ -95,22 +96,7 @@ def wandb_runs(tmp_path_factory, synthetic_files, monkeypatch_module) -> dict[st
             },
         },
         "model": {"class_path": "FM", "init_args": {"embed_dim": 4}},
-        "data": {
-            "class_path": "CTRDataModule",
-            "init_args": {
-                "schema": {
-                    "label": "label",
-                    "fields": [{"name": "I1", "kind": "numeric", "transform": "log1p"}, {"name": "I2", "kind": "numeric", "transform": "bucketize"}]
-                    + [{"name": f"C{i}"} for i in range(1, 7)],
-                },
-                "train_path": str(synthetic_files["train"]),
-                "valid_path": str(synthetic_files["valid"]),
-                "test_path": str(synthetic_files["test"]),
-                "file_format": {"kind": "tsv", "has_header": False},
-                "cache_dir": str(root / "cache"),
-                "batch_size": 256,
-            },
-        },
+        "data": synthetic_data_config(synthetic_files, root / "cache"),
     }
     path = root / "fm.yaml"
     path.write_text(yaml.safe_dump(config))

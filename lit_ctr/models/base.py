@@ -82,7 +82,7 @@ class CTRModule(LightningModule):
         self.test_logloss = MeanMetric()
         self.preprocessing: dict[str, Any] | None = None
 
-    def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(ids, numeric)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
 import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
@@ -69,3 +70,11 @@ def test_a_subclass_of_a_model_keeps_the_parent_arguments_as_cli_options(write_c
     config = write_config(f"{__name__}.ScaledDeepFM", {"deep_scale": 0.5, "embed_dim": 4, "hidden_units": [8]})
     model = build_cli(["--config", str(config)], run=False).model
     assert model.embed_dim == 4 and model.deep_scale.item() == 0.5
+
+
+def test_a_subclass_without_forward_says_what_it_must_implement():
+    class NoForward(CTRModule):
+        pass
+
+    with pytest.raises(NotImplementedError, match="NoForward must implement forward"):
+        NoForward([3, 4])(torch.tensor([[0, 3]]), torch.zeros(1, 0))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from lit_ctr.cli import main
+from synthetic_config import synthetic_data_config
 
 EPOCHS = 3
 STEPS_PER_EPOCH = 19  # 4,800 training rows of the shared synthetic set in batches of 256
@@ -38,25 +39,7 @@ def write_fit_config(directory: Path, files: dict[str, Path], cache_dir: Path, *
             "class_path": "FM",
             "init_args": {"embed_dim": 4, "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}}},
         },
-        "data": {
-            "class_path": "CTRDataModule",
-            "init_args": {
-                "schema": {
-                    "label": "label",
-                    "fields": [
-                        {"name": "I1", "kind": "numeric", "transform": "log1p"},
-                        {"name": "I2", "kind": "numeric", "transform": "bucketize"},
-                    ]
-                    + [{"name": f"C{i}"} for i in range(1, 7)],
-                },
-                "train_path": str(files["train"]),
-                "valid_path": str(files["valid"]),
-                "test_path": str(files["test"]),
-                "file_format": {"kind": "tsv", "has_header": False},
-                "cache_dir": str(cache_dir),
-                "batch_size": 256,
-            },
-        },
+        "data": synthetic_data_config(files, cache_dir),
         "early_stopping": {"patience": 100},  # every run trains all epochs
         # best.ckpt stays at epoch 0 whatever the metrics do: no later epoch improves on
         # it, so last.ckpt must be written without a new best (what a resume needs).
