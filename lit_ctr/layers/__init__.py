@@ -6,10 +6,12 @@ from lit_ctr.layers.interaction import BiInteraction, FMInteraction
 from lit_ctr.layers.linear import FeaturesLinear
 from lit_ctr.layers.mlp import MLP
 from lit_ctr.layers.product import InnerProduct, OuterProduct
+from lit_ctr.layers.table import EmbeddingTable
 
 __all__ = [
     "BiInteraction",
     "CrossNetwork",
+    "EmbeddingTable",
     "FMInteraction",
     "FeatureEmbedding",
     "FeaturesLinear",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lit_ctr.layers.table import EmbeddingTable
+
 
 class FeatureEmbedding(nn.Module):
     """Dense vectors of every field of a row: ``[batch, fields, dim]``.
 
-    Categorical fields share one ``nn.Embedding`` of ``sum(field_dims)`` rows; the data
+    Categorical fields share one :class:`EmbeddingTable` of ``sum(field_dims)`` rows; the data
     already gives ids in that shared space (field ``i`` owns rows
     ``[offsets[i], offsets[i] + field_dims[i])``), so the forward pass is one gather.
     A numeric field ``j`` contributes ``x_j · u_j`` with a learned vector ``u_j``, as an
@@ -26,7 +28,7 @@ class FeatureEmbedding(nn.Module):
     def __init__(self, field_dims: list[int], num_numeric: int, dim: int, init_std: float = 0.01) -> None:
         super().__init__()
         self.dim = dim
-        self.table = nn.Embedding(max(sum(field_dims), 1), dim)
+        self.table = EmbeddingTable(max(sum(field_dims), 1), dim)
         self.numeric_vectors = nn.Parameter(torch.empty(num_numeric, dim))
         offsets = torch.tensor([0, *field_dims[:-1]], dtype=torch.long).cumsum(0) if field_dims else torch.zeros(0)
         self.register_buffer("offsets", offsets, persistent=False)

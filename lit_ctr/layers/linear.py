@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lit_ctr.layers.table import EmbeddingTable
+
 
 class FeaturesLinear(nn.Module):
     """``b + Σ_i w_i x_i`` over a row's features: ``[batch]``.
@@ -19,7 +21,7 @@ class FeaturesLinear(nn.Module):
 
     def __init__(self, field_dims: list[int], num_numeric: int) -> None:
         super().__init__()
-        self.table = nn.Embedding(max(sum(field_dims), 1), 1)
+        self.table = EmbeddingTable(max(sum(field_dims), 1), 1)
         self.numeric_weights = nn.Parameter(torch.zeros(num_numeric))
         self.bias = nn.Parameter(torch.zeros(()))
         nn.init.zeros_(self.table.weight)

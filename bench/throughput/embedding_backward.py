@@ -1,0 +1,55 @@
+"""Forward + backward of one embedding lookup on CPU: ``nn.Embedding`` against
+:class:`lit_ctr.layers.EmbeddingTable` (``index_select``), at the throughput benchmark's
+shapes (4096 rows × 26 categorical fields, tables of 1e5 … 1e7 rows, dim 10 and 1):
+
+    python bench/throughput/embedding_backward.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from lit_ctr.layers import EmbeddingTable
+
+
+def step_ms(table: nn.Embedding, ids: torch.Tensor, upstream: torch.Tensor, steps: int) -> float:
+    times = []
+    for _ in range(steps + 3):
+        start = time.perf_counter()
+        table.weight.grad = None
+        table(ids).backward(upstream)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[3:]) * 1000
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, nargs="+", default=[100_000, 740_185, 10_000_000])
+    p.add_argument("--steps", type=int, default=20)
+    args = p.parse_args()
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(0)
+    ids_shape = (4096, 26)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, ids {list(ids_shape)}")
+    print("| table rows | dim | nn.Embedding ms | EmbeddingTable ms | ratio |")
+    print("|---|---|---|---|---|")
+    for rows in args.rows:
+        ids = torch.randint(0, rows, ids_shape)
+        for dim in (10, 1):
+            reference = nn.Embedding(rows, dim)
+            table = EmbeddingTable(rows, dim)
+            table.load_state_dict(reference.state_dict())
+            upstream = torch.randn(*ids_shape, dim)
+            before = step_ms(reference, ids, upstream, args.steps)
+            after = step_ms(table, ids, upstream, args.steps)
+            print(f"| {rows:,} | {dim} | {before:.2f} | {after:.2f} | {before / after:.2f}× |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
