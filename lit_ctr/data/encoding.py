@@ -14,6 +14,7 @@ Two steps, both in polars:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,18 +47,70 @@ class EncodedArrays:
 def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> pl.DataFrame:
     """Check and type the rows of one file; raise :class:`DataError` at the first bad cell."""
     frame = table.frame
-    columns = []
+    columns = {}
     if schema.label in frame.columns:
-        columns.append(_label(table, schema))
+        columns[schema.label] = _label(table, schema)
     elif require_label:
         raise DataError(f"expected a label column {schema.label!r}", file=table.file)
+    # Columns are typed all at once (polars runs them in parallel). Numbers are parsed as
+    # read; only a field with text that does not parse is stripped and parsed again.
+    # Checks run in bulk, and only a field that fails is looked at again, cell by cell, to
+    # name the first bad one.
+    categorical = [f for f in schema.fields if f.kind == "categorical"]
+    numeric = [f for f in schema.fields if f.kind == "numeric"]
+    texts = frame.select(
+        [pl.col(f.name).str.strip_chars() for f in categorical] + [pl.col(f.name) for f in numeric]
+    )
+    parsed = texts.select(pl.col(f.name).cast(pl.Float64, strict=False) for f in numeric)
+    padded = [f.name for f, unparsed in zip(numeric, _unparsed(texts, parsed, numeric)) if unparsed]
+    if padded:  # e.g. " 12", or blanks for missing
+        texts = texts.with_columns(pl.col(padded).str.strip_chars())
+        parsed = parsed.with_columns(texts.select(pl.col(padded).cast(pl.Float64, strict=False)))
+    for f in _failing(texts, parsed, numeric):
+        _raise_bad_numeric(table, f)
+    typed = texts.with_columns(parsed)
     for f in schema.fields:
         if f.kind == "categorical":
-            text = pl.col(f.name).str.strip_chars()
-            columns.append(pl.when(text != "").then(text).alias(f.name))
+            columns[f.name] = pl.when(pl.col(f.name) != "").then(pl.col(f.name))
         else:
-            columns.append(_numeric(table, f))
-    return frame.select(columns)
+            columns[f.name] = _numeric_value(pl.col(f.name), f)
+    return typed.select(value.alias(name) for name, value in columns.items())
+
+
+def _unparsed(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[bool]:
+    """Per numeric field: is some present text not a number as read (before stripping)?"""
+    return _any_per_field(texts, parsed, fields, lambda raw, value, f: raw.is_not_null() & value.is_null())
+
+
+def _failing(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[Field]:
+    """The numeric fields with a cell :func:`_raise_bad_numeric` rejects."""
+
+    def bad(raw: pl.Expr, value: pl.Expr, f: Field) -> pl.Expr:
+        wrong = ((raw.str.len_bytes() > 0) & value.is_null()) | ~value.is_finite()
+        if f.transform == "bucketize":
+            return wrong | (value < -(2.0**63))
+        if f.transform == "none":
+            return wrong | value.cast(pl.Float32).is_infinite()
+        return wrong
+
+    return [f for f, failed in zip(fields, _any_per_field(texts, parsed, fields, bad)) if failed]
+
+
+def _any_per_field(
+    texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field], test: Callable[[pl.Expr, pl.Expr, Field], pl.Expr]
+) -> list[bool]:
+    """``test(text, value, field)`` holds for some row, per field: one parallel pass."""
+    if not fields:
+        return []
+    both = pl.DataFrame(
+        [texts[f.name].alias(f"raw{i}") for i, f in enumerate(fields)]
+        + [parsed[f.name].alias(f"value{i}") for i, f in enumerate(fields)]
+    )
+    checks = (
+        test(pl.col(f"raw{i}"), pl.col(f"value{i}"), f).fill_null(False).any().alias(f"hit{i}")
+        for i, f in enumerate(fields)
+    )
+    return list(both.select(checks).row(0))
 
 
 def _first_row(table: RawTable, mask: pl.Series) -> int | None:
@@ -104,7 +157,9 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _numeric(table: RawTable, f: Field) -> pl.Expr:
+def _raise_bad_numeric(table: RawTable, f: Field) -> None:
+    """Raise the :class:`DataError` naming the first cell of numeric field ``f`` that is not
+    a usable number (called for the fields :func:`_failing` flags)."""
     raw = table.frame[f.name].str.strip_chars()
     present = raw.is_not_null() & (raw != "")
     value = raw.cast(pl.Float64, strict=False)
@@ -118,7 +173,6 @@ def _numeric(table: RawTable, f: Field) -> pl.Expr:
         raise DataError(
             f"expected a finite number, found {raw[row]!r}", column=f.name, **table.locate(row)
         )
-    x = pl.lit(value)
     if f.transform == "bucketize":
         too_low = (present & (value < -(2.0**63))).fill_null(False)
         if too_low.any():  # int(x) would not fit the 64-bit bucket
@@ -126,13 +180,7 @@ def _numeric(table: RawTable, f: Field) -> pl.Expr:
             raise DataError(
                 f"expected a number >= -2^63 to bucketize, found {raw[row]!r}", column=f.name, **table.locate(row)
             )
-        bucket = (
-            pl.when(x > 2).then((x.log() ** 2).floor()).otherwise(x).cast(pl.Int64).cast(pl.String)
-        )
-        return bucket.alias(f.name)
-    if f.transform == "log1p":
-        x = x.sign() * x.abs().log1p()
-    else:
+    elif f.transform == "none":
         too_big = (present & value.cast(pl.Float32).is_infinite()).fill_null(False)
         if too_big.any():  # the model would see inf
             row = _first_row(table, too_big)
@@ -142,7 +190,16 @@ def _numeric(table: RawTable, f: Field) -> pl.Expr:
                 column=f.name,
                 **table.locate(row),
             )
-    return x.fill_null(f.fill_value).cast(pl.Float32).alias(f.name)
+
+
+def _numeric_value(x: pl.Expr, f: Field) -> pl.Expr:
+    """The model's value of numeric field ``f`` from its parsed Float64 ``x`` (null = missing):
+    a bucket string for ``bucketize``, else a Float32 with missing as ``fill_value``."""
+    if f.transform == "bucketize":
+        return pl.when(x > 2).then((x.log() ** 2).floor()).otherwise(x).cast(pl.Int64).cast(pl.String)
+    if f.transform == "log1p":
+        x = x.sign() * x.abs().log1p()
+    return x.fill_null(f.fill_value).cast(pl.Float32)
 
 
 def encode(frames: list[pl.DataFrame], schema: Schema, vocabulary: Vocabulary) -> EncodedArrays:

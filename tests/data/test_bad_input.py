@@ -124,6 +124,13 @@ def test_non_numeric_value_in_numeric_field_reports_line_and_column(write, make_
     assert re.match(rf"{re.escape(str(path))}, line 4, column 'price': ", str(error))
 
 
+def test_non_numeric_value_after_padded_numbers_reports_its_own_line(write, make_dm, schema):
+    path = write("a.csv", HEADER + "1,a,x, 2.5\n0,b,y,3\n1,c,z,cheap\n")
+    error = raised(make_dm, schema, path)
+    assert (error.file, error.line, error.column) == (str(path), 4, "price")
+    assert "expected a number, found 'cheap'" in str(error)
+
+
 def test_non_numeric_value_reports_its_line_without_header(write, make_dm, schema):
     path = write("a.tsv", "1\ta\tx\t1\n0\tb\ty\tcheap\n")
     error = raised(make_dm, schema, path)

@@ -82,6 +82,18 @@ def test_surrounding_whitespace_is_ignored(write, prepared):
     assert prepared(path, schema).rows() == [(1.0, "a", 2.5)]
 
 
+def test_a_blank_numeric_cell_is_missing_and_gets_the_fill_value(write, prepared):
+    schema = Schema(fields=[Field("x", kind="numeric", fill_value=-1.0), Field("y", kind="numeric")])
+    path = write("t.csv", 'label,x,y\n1,"  ",3\n0,2,4\n')
+    assert prepared(path, schema).rows() == [(1.0, -1.0, 3.0), (0.0, 2.0, 4.0)]
+
+
+def test_padded_numbers_in_one_field_leave_the_other_fields_as_read(write, prepared):
+    schema = Schema(fields=[Field("x", kind="numeric"), Field("y", kind="numeric", transform="bucketize")])
+    path = write("t.csv", "label,x,y\n1, 7 ,100\n0,8,1\n")
+    assert prepared(path, schema).rows() == [(1.0, 7.0, bucket_of(100.0)), (0.0, 8.0, "1")]
+
+
 def test_unlabelled_rows_encode_without_labels(write, prepared, schema):
     train = prepared(write("t.csv", "label,user,item,price\n1,a,x,1\n"), schema)
     rows = prepared(write("p.csv", "user,item,price\na,y,2\n"), schema, require_label=False)
