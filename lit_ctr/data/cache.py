@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,49 @@ class SplitWriter:
         """Close the files without finishing them (the caller discards the directory)."""
         for handle in self._files.values():
             handle.close()
+
+
+def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1 << 20) -> None:
+    """Rewrite an ``ids.npy`` of per-field value codes (int32, ``-1`` = missing) as ids.
+
+    Column ``j`` becomes ``code_ids[j][code]``
+    (:meth:`~lit_ctr.data.vocabulary.VocabularyCounter.code_ids`). The file is read and
+    written back block by block with plain reads and writes, so resident memory stays at
+    one block; in place when the ids are int32, else into a new file moved over it.
+    """
+    dtype = code_ids[0].dtype if code_ids else np.dtype(np.int32)
+    with open(path, "r+b") as source:
+        version = np.lib.format.read_magic(source)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, stored = read_header(source)
+        if stored != np.int32:
+            raise ValueError(f"{path}: expected int32 codes, found {stored}")
+        start = source.tell()
+        rows, width = shape
+        target = source if dtype == np.int32 else open(path.with_suffix(".tmp"), "wb")  # noqa: SIM115
+        try:
+            if target is not source:
+                header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+                np.lib.format.write_array_header_1_0(target, header)
+            out_start = target.tell() if target is not source else start
+            for first in range(0, rows, block_rows):
+                count = min(block_rows, rows - first)
+                source.seek(start + first * width * 4)
+                codes = np.fromfile(source, dtype=np.int32, count=count * width).reshape(count, width)
+                ids = np.empty((count, width), dtype=dtype)
+
+                def map_field(j: int, codes: np.ndarray = codes, ids: np.ndarray = ids) -> None:
+                    ids[:, j] = code_ids[j][codes[:, j]]
+
+                with ThreadPoolExecutor(os.cpu_count()) as pool:  # numpy's gather releases the GIL
+                    list(pool.map(map_field, range(width)))
+                target.seek(out_start + first * width * dtype.itemsize)
+                target.write(ids.data)
+        finally:
+            if target is not source:
+                target.close()
+    if dtype != np.int32:
+        os.replace(path.with_suffix(".tmp"), path)
 
 
 def load_split(directory: Path) -> EncodedArrays:

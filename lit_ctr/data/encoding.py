@@ -218,8 +218,8 @@ class Encoder:
 
     def __init__(self, schema: Schema, vocabulary: Vocabulary) -> None:
         self.schema = schema
-        self.id_dtype = np.int32 if vocabulary.total_size < 2**31 else np.int64
-        self._pl_id_dtype = pl.Int32 if self.id_dtype is np.int32 else pl.Int64
+        self.id_dtype = vocabulary.id_dtype
+        self._pl_id_dtype = pl.Int32 if self.id_dtype == np.int32 else pl.Int64
         self._lookups = [_Lookup(vocab.values) for vocab in vocabulary.fields]
         self._offsets = vocabulary.offsets
 
@@ -238,15 +238,21 @@ class Encoder:
                 lookup.seen(column)
         else:
             ids = np.zeros((n, 0), dtype=self.id_dtype)
-        numeric_names = [f.name for f in self.schema.numeric]
-        numeric = (
-            frame.select(numeric_names).to_numpy(order="c").astype(np.float32, copy=False)
-            if numeric_names
-            else np.zeros((n, 0), dtype=np.float32)
-        )
-        label = self.schema.label
-        labels = frame[label].to_numpy().astype(np.float32) if label in frame.columns else None
-        return EncodedArrays(np.ascontiguousarray(ids, dtype=self.id_dtype), np.ascontiguousarray(numeric), labels)
+        numeric, labels = numeric_and_labels(frame, self.schema)
+        return EncodedArrays(np.ascontiguousarray(ids, dtype=self.id_dtype), numeric, labels)
+
+
+def numeric_and_labels(frame: pl.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray | None]:
+    """A prepared frame's numeric values ``[N, F_num]`` float32 (C order) and labels
+    ``[N]`` float32, or ``None`` without a label column."""
+    names = [f.name for f in schema.numeric]
+    numeric = (
+        frame.select(names).to_numpy(order="c").astype(np.float32, copy=False)
+        if names
+        else np.zeros((frame.height, 0), dtype=np.float32)
+    )
+    labels = frame[schema.label].to_numpy().astype(np.float32) if schema.label in frame.columns else None
+    return np.ascontiguousarray(numeric), labels
 
 
 class _Lookup:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from lit_ctr.data.errors import DataError
 from lit_ctr.data.schema import Schema
 
 OOV_ID = 0
@@ -58,6 +60,11 @@ class Vocabulary:
         """Size of the shared id space (rows of the embedding table)."""
         return sum(self.sizes)
 
+    @property
+    def id_dtype(self) -> np.dtype:
+        """int32, or int64 when the id space does not fit int32."""
+        return np.dtype(np.int32 if self.total_size < 2**31 else np.int64)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and strings: safe for JSON and ``torch.load(weights_only=True)``."""
         return {"fields": [{"name": f.name, "values": list(f.values)} for f in self.fields]}
@@ -80,69 +87,80 @@ def fit_vocabulary(train: list[pl.DataFrame], schema: Schema) -> Vocabulary:
     return counter.vocabulary()
 
 
-# Pending per-chunk counts are merged once they outgrow the merged counts (and this
-# floor): each count row takes part in O(1) merges on average, so counting stays linear
-# in the rows however many chunks there are.
-_MIN_MERGE_ROWS = 1_000_000
-
-
 class VocabularyCounter:
     """Counts categorical values chunk by chunk, for training splits larger than memory.
 
-    Memory grows with the number of distinct values per field, not with the rows.
-    ``update`` every training frame, then ``vocabulary()`` gives what
-    :func:`fit_vocabulary` gives on all the frames at once: the same values, the same ids.
+    Each field's values get codes in a private polars ``Categories`` mapping (a value
+    keeps its code for the counter's life) and are counted per code, so memory grows
+    with the number of distinct values per field, not with the rows. ``update`` (or
+    :meth:`codes`) every training frame, then :meth:`vocabulary` gives what
+    :func:`fit_vocabulary` gives on all the frames at once: the same values, the same
+    ids. :meth:`code_ids` then maps the codes :meth:`codes` returned to those ids, which
+    lets the training split be written as codes in the counting pass and mapped in place
+    afterwards, instead of being read a second time.
     """
 
     def __init__(self, schema: Schema) -> None:
         self.fields = schema.categorical
-        # Per field: value -> count frames ("value" String, "n" UInt64), merged and pending.
-        self._merged: list[pl.DataFrame | None] = [None] * len(self.fields)
-        self._pending: list[list[pl.DataFrame]] = [[] for _ in self.fields]
+        self._categories = [pl.Categories.random() for _ in self.fields]
+        # A mapping lives as long as some data uses it: these empty columns do.
+        self._keep = [pl.Series([], dtype=pl.Categorical(c)) for c in self._categories]
+        self._counts = [np.zeros(0, dtype=np.uint64) for _ in self.fields]
+        self._kept_codes: list[np.ndarray] | None = None
 
     def update(self, frame: pl.DataFrame) -> None:
         """Add the counts of one prepared frame (categorical columns as strings, null = missing)."""
-        if not self.fields:
-            return
-        # Counted under our own column names: a field may be called "n" or "value".
-        # UInt64 counts: a value may occur more than 2^32 times in a Criteo-1TB-sized split.
-        queries = [
-            frame.lazy()
-            .select(pl.col(f.name).alias("value"))
-            .drop_nulls()
-            .group_by("value")
-            .agg(pl.len().cast(pl.UInt64).alias("n"))
-            for f in self.fields
-        ]
-        for i, counts in enumerate(pl.collect_all(queries)):  # fields counted in parallel
-            self._pending[i].append(counts)
-            merged = self._merged[i].height if self._merged[i] is not None else 0
-            if sum(c.height for c in self._pending[i]) > max(merged, _MIN_MERGE_ROWS):
-                self._merge(i)
+        self.codes(frame)
 
-    def _merge(self, i: int) -> None:
-        parts = ([self._merged[i]] if self._merged[i] is not None else []) + self._pending[i]
-        self._pending[i] = []
-        if len(parts) <= 1:
-            self._merged[i] = parts[0] if parts else None
-            return
-        self._merged[i] = pl.concat(parts).group_by("value").agg(pl.col("n").sum())
+    def codes(self, frame: pl.DataFrame) -> np.ndarray:
+        """Count one prepared frame's values and return their codes: ``[rows, F_cat]``
+        int32, ``-1`` for a missing value."""
+        if not self.fields:
+            return np.zeros((frame.height, 0), dtype=np.int32)
+        codes = frame.select(
+            pl.col(f.name).cast(keep.dtype).to_physical().alias(f"code{i}")  # fields in parallel
+            for i, (f, keep) in enumerate(zip(self.fields, self._keep))
+        )
+        for i, column in enumerate(codes.iter_columns()):
+            present = column.drop_nulls().to_numpy()
+            counts = np.bincount(present, minlength=len(self._counts[i])).astype(np.uint64)
+            counts[: len(self._counts[i])] += self._counts[i]
+            self._counts[i] = counts
+        if any(len(c) > _MAX_CODES for c in self._counts):
+            name = next(f.name for f, c in zip(self.fields, self._counts) if len(c) > _MAX_CODES)
+            raise DataError(f"field {name!r} has more than 2^31 distinct values in the train split")
+        return codes.select(pl.all().cast(pl.Int32).fill_null(-1)).to_numpy(order="c")
 
     def vocabulary(self) -> Vocabulary:
         """Keep each field's values seen at least ``min_count`` times, most frequent first
         (ties by value)."""
-        fields = []
-        for i, f in enumerate(self.fields):
-            self._merge(i)
-            counts = self._merged[i]
-            values = (
-                counts.lazy()
-                .filter(pl.col("n") >= f.min_count)
+        fields, self._kept_codes = [], []
+        for f, categories, counts in zip(self.fields, self._categories, self._counts):
+            values = categories.to_series()[: len(counts)]  # by code
+            kept = (
+                pl.DataFrame({"value": values, "n": counts, "code": np.arange(len(counts), dtype=np.int64)})
+                .lazy()
+                .filter(pl.col("value").is_not_null() & (pl.col("n") >= f.min_count))
                 .sort(["n", "value"], descending=[True, False])
-                .collect()["value"]
-                .to_list()
-                if counts is not None
-                else []
+                .collect()
             )
-            fields.append(FieldVocabulary(f.name, values))
+            fields.append(FieldVocabulary(f.name, kept["value"].to_list()))
+            self._kept_codes.append(kept["code"].to_numpy())
         return Vocabulary(fields)
+
+    def code_ids(self, offsets: list[int], dtype: np.dtype) -> list[np.ndarray]:
+        """Per field, the global id of every code (:meth:`vocabulary` first): an array
+        indexed by code whose last entry, index ``-1``, is the missing id."""
+        if self._kept_codes is None:
+            raise RuntimeError("code_ids needs vocabulary() first")
+        tables = []
+        for counts, kept, offset in zip(self._counts, self._kept_codes, offsets):
+            table = np.full(len(counts) + 1, OOV_ID + offset, dtype=dtype)
+            table[kept] = np.arange(RESERVED_IDS, RESERVED_IDS + len(kept)) + offset
+            table[-1] = MISSING_ID + offset
+            tables.append(table)
+        return tables
+
+
+# Codes are written as int32 with -1 for missing.
+_MAX_CODES = 2**31 - 1

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lit_ctr.data import DataError, Field, FileFormat, Schema
-from lit_ctr.data import datamodule, encoding, readers, vocabulary
+from lit_ctr.data import datamodule, encoding, readers
 from lit_ctr.data.batching import BatchIndexSampler, BlockShuffleSampler, BlockSplit, EncodedSplit
 from lit_ctr.data.cache import SplitWriter, load_split, save_split
 from lit_ctr.data.encoding import EncodedArrays, Encoder, encode
@@ -117,9 +117,7 @@ def test_chunked_split_by_fractions_gives_the_same_splits(tmp_path, files, make_
     assert sum(whole.meta["rows"].values()) == 88
 
 
-@pytest.mark.parametrize(("keep_bytes", "train_reads"), [(datamodule.KEEP_BYTES, 1), (0, 2)])
-def test_small_inputs_are_read_once_large_ones_once_per_pass(files, make_dm, monkeypatch, keep_bytes, train_reads):
-    monkeypatch.setattr(datamodule, "KEEP_BYTES", keep_bytes)
+def spy_on_reads(monkeypatch) -> list[str]:
     reads: list[str] = []
     original = readers.read_tables
 
@@ -128,9 +126,27 @@ def test_small_inputs_are_read_once_large_ones_once_per_pass(files, make_dm, mon
         yield from original(path, *args, **kwargs)
 
     monkeypatch.setattr(datamodule, "read_tables", spy)
+    return reads
+
+
+@pytest.mark.parametrize("keep_bytes", [datamodule.KEEP_BYTES, 0])
+def test_a_separate_train_file_is_read_once_whatever_its_size(files, make_dm, monkeypatch, keep_bytes):
+    monkeypatch.setattr(datamodule, "KEEP_BYTES", keep_bytes)
+    reads = spy_on_reads(monkeypatch)
     make_dm(schema=SCHEMA, chunk_rows=10, **files).prepare_data()
-    assert reads.count("part-0.csv") == train_reads  # count, then encode
+    assert reads.count("part-0.csv") == 1  # counted and written as codes in one pass
     assert reads.count("valid.csv") == 1
+
+
+@pytest.mark.parametrize(("keep_bytes", "reads_of_path"), [(datamodule.KEEP_BYTES, 1), (0, 3)])
+def test_one_path_cut_by_fractions_is_read_once_when_small_once_per_pass_when_large(
+    tmp_path, make_dm, monkeypatch, keep_bytes, reads_of_path
+):
+    monkeypatch.setattr(datamodule, "KEEP_BYTES", keep_bytes)
+    path = write_csv(tmp_path / "all.csv", random_rows(random.Random(4), 60))
+    reads = spy_on_reads(monkeypatch)
+    make_dm(schema=SCHEMA, path=str(path), chunk_rows=10).prepare_data()
+    assert reads.count("all.csv") == reads_of_path  # count rows, count values, encode
 
 
 def test_chunked_headerless_tsv_and_parquet_give_the_same_arrays(tmp_path, make_dm):
@@ -246,8 +262,7 @@ def test_read_tables_of_a_file_without_rows_yields_one_empty_table(write, schema
 
 
 # ----------------------------------------------------------------------------- counting and lookup
-def test_vocabulary_counter_merging_many_chunks_equals_fitting_at_once(monkeypatch):
-    monkeypatch.setattr(vocabulary, "_MIN_MERGE_ROWS", 3)  # merge often
+def test_vocabulary_counter_over_many_chunks_equals_fitting_at_once():
     rng = random.Random(2)
     schema = Schema(fields=[Field("n", min_count=2), Field("value")])  # names that clash with helper columns
     frames = [
@@ -260,6 +275,33 @@ def test_vocabulary_counter_merging_many_chunks_equals_fitting_at_once(monkeypat
     for frame in frames:
         counter.update(frame)
     assert counter.vocabulary() == fit_vocabulary([pl.concat(frames)], schema)
+
+
+def test_codes_mapped_through_code_ids_equal_the_encoders_ids():
+    rng = random.Random(3)
+    schema = Schema(fields=[Field("n", min_count=2), Field("value")])
+    frames = [
+        pl.DataFrame(
+            {"n": [rng.choice(["a", "b", "c", None, "d"]) for _ in range(7)], "value": [f"v{rng.randrange(9)}" for _ in range(7)]}
+        )
+        for _ in range(5)
+    ]
+    counter = VocabularyCounter(schema)
+    codes = np.concatenate([counter.codes(frame) for frame in frames])
+    vocab = counter.vocabulary()
+    tables = counter.code_ids(vocab.offsets, np.int32)
+    mapped = np.stack([table[codes[:, j]] for j, table in enumerate(tables)], axis=1)
+    expected = Encoder(schema, vocab)(pl.concat(frames)).ids
+    np.testing.assert_array_equal(mapped, expected)
+
+
+def test_a_value_keeps_its_code_across_chunks_and_missing_is_minus_one():
+    counter = VocabularyCounter(Schema(fields=[Field("user")]))
+    first = counter.codes(pl.DataFrame({"user": ["a", "b", None]}))[:, 0].tolist()
+    second = counter.codes(pl.DataFrame({"user": ["c", "b", "a"]}))[:, 0].tolist()
+    assert first[2] == -1
+    assert second[1:] == [first[1], first[0]]
+    assert second[0] not in first
 
 
 def test_encoder_starts_a_fresh_mapping_when_unseen_values_pile_up(monkeypatch):
