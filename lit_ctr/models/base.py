@@ -81,6 +81,7 @@ class CTRModule(LightningModule):
         self.test_auc = BinaryAUROC()
         self.test_logloss = MeanMetric()
         self.preprocessing: dict[str, Any] | None = None
+        self._loss_windows: dict[str, tuple[Tensor, int]] = {}
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""
@@ -101,7 +102,7 @@ class CTRModule(LightningModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         logits = self(batch["ids"], batch["numeric"]).float()
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
+        self.log_training_loss("train/loss", loss, rows=len(logits))
         objective = loss + self.regularization(batch["ids"])
         if not self.automatic_optimization:
             optimizers = self.optimizers()
@@ -111,6 +112,29 @@ class CTRModule(LightningModule):
             for optimizer in optimizers:
                 optimizer.step()
         return objective
+
+    def log_training_loss(self, name: str, loss: Tensor, rows: int) -> None:
+        """Log ``name`` as the mean ``loss`` over the batches since the loggers last got it.
+
+        It is logged on the steps Lightning sends to the loggers (``log_every_n_steps``),
+        so the curve covers every batch rather than one in ``log_every_n_steps``; when a
+        progress bar is shown, the running mean is also logged on the steps between. One
+        ``self.log`` costs Lightning about 0.4 ms a step, which runs without a bar are
+        spared. ``rows`` is the batch's size.
+        """
+        total, batches = self._loss_windows.get(name, (0.0, 0))
+        total, batches = loss.detach() + total, batches + 1
+        trainer = self._trainer
+        to_loggers = trainer is None or _sends_to_loggers(trainer)
+        if to_loggers or trainer.progress_bar_callback is not None:
+            self.log(name, total / batches, prog_bar=True, batch_size=rows)
+        if to_loggers:
+            self._loss_windows.pop(name, None)
+        else:
+            self._loss_windows[name] = (total, batches)
+
+    def on_train_start(self) -> None:
+        self._loss_windows.clear()  # nothing carried over from an earlier fit
 
     def _evaluate(self, batch: dict[str, Tensor], auc: BinaryAUROC, logloss: MeanMetric, stage: str) -> None:
         logits = self(batch["ids"], batch["numeric"]).float()
@@ -186,3 +210,11 @@ class CTRModule(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.preprocessing = checkpoint.get(CHECKPOINT_KEY)
+
+
+def _sends_to_loggers(trainer: Any) -> bool:
+    """Whether Lightning sends this training step's logged values to the loggers."""
+    if trainer.fast_dev_run:
+        return True
+    connector = getattr(trainer, "_logger_connector", None)
+    return bool(getattr(connector, "should_update_logs", True))

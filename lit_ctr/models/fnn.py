@@ -174,7 +174,7 @@ class FNN(CTRModule):
         ids = batch["ids"]
         logits = self.fm_forward(ids, batch["numeric"]).float()
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
-        self.log("fm/train/loss", loss, prog_bar=True, batch_size=len(logits))
+        self.log_training_loss("fm/train/loss", loss, rows=len(logits))
         l2 = self.embedding_l2 if self.pretraining_embedding_l2 is None else self.pretraining_embedding_l2
         penalty = l2 * (self.linear.squared_norm(ids) + self.embedding.squared_norm(ids)) if l2 else 0.0
         # The MLP is idle in phase 1; a zero-weighted touch of each of its parameters keeps
