@@ -1,6 +1,8 @@
 """Forward + backward of one embedding lookup on CPU: ``nn.Embedding`` against
-:class:`lit_ctr.layers.EmbeddingTable` (``index_select``), at the throughput benchmark's
-shapes (4096 rows × 26 categorical fields, tables of 1e5 … 1e7 rows, dim 10 and 1):
+:class:`lit_ctr.layers.EmbeddingTable` (``index_select`` on int64 ids), at the throughput
+benchmark's shapes (4096 rows × 26 categorical fields, tables of 1e5 … 1e7 rows, dim 10
+and 1), with int32 ids as the cache stores them. Each timing is the median of ``--steps``
+after three untimed ones:
 
     python bench/throughput/embedding_backward.py
 """
@@ -40,7 +42,7 @@ def main() -> None:
     print("| table rows | dim | nn.Embedding ms | EmbeddingTable ms | ratio |")
     print("|---|---|---|---|---|")
     for rows in args.rows:
-        ids = torch.randint(0, rows, ids_shape)
+        ids = torch.randint(0, rows, ids_shape, dtype=torch.int32)
         for dim in (10, 1):
             reference = nn.Embedding(rows, dim)
             table = EmbeddingTable(rows, dim)

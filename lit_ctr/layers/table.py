@@ -11,10 +11,11 @@ class EmbeddingTable(nn.Embedding):
 
     On CPU, ``nn.Embedding``'s dense backward adds the batch's gradient into the table one
     id at a time through a generic kernel; ``index_select``'s backward is a single
-    ``index_add_``, several times faster on 1e6-row tables
-    (``bench/throughput/embedding_backward.py``), with the same gradient. Sparse tables
+    ``index_add_``, several times faster (``bench/throughput/embedding_backward.py``),
+    with the same gradient. Ids are looked up as int64, whatever their dtype. Sparse tables
     (``sparse=True``, for sparse optimizers), ``padding_idx``, ``max_norm``,
-    ``scale_grad_by_freq`` and other devices keep ``nn.Embedding``'s own lookup. Parameters and state-dict keys are ``nn.Embedding``'s.
+    ``scale_grad_by_freq`` and other devices keep ``nn.Embedding``'s own lookup.
+    Parameters and state-dict keys are ``nn.Embedding``'s.
     """
 
     def forward(self, ids: Tensor) -> Tensor:
@@ -22,4 +23,7 @@ class EmbeddingTable(nn.Embedding):
         plain = self.padding_idx is None and self.max_norm is None and not self.scale_grad_by_freq
         if self.sparse or not plain or weight.device.type != "cpu":
             return super().forward(ids)
-        return weight.index_select(0, ids.reshape(-1)).view(*ids.shape, weight.shape[1])
+        # int64 ids: index_add_ (the backward) is 4-25x slower with int32 ids, which is
+        # how the cache stores them (bench/throughput/embedding_backward.py).
+        index = ids.reshape(-1).long()
+        return weight.index_select(0, index).view(*ids.shape, weight.shape[1])
