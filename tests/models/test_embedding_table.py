@@ -21,9 +21,10 @@ def twin_tables(rows: int, dim: int, **options) -> tuple[nn.Embedding, Embedding
     return reference, table
 
 
-def test_lookup_and_dense_gradient_equal_nn_embedding_with_repeated_ids():
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32])  # the cache stores int32 ids
+def test_lookup_and_dense_gradient_equal_nn_embedding_with_repeated_ids(dtype):
     reference, table = twin_tables(50, 4)
-    ids = torch.tensor([[3, 3, 7], [49, 3, 0]])  # id 3 three times: its gradients add up
+    ids = torch.tensor([[3, 3, 7], [49, 3, 0]], dtype=dtype)  # id 3 three times: its gradients add up
     upstream = torch.randn(2, 3, 4)
     expected_out, expected_grad = lookup_and_gradient(reference, ids, upstream)
     out, grad = lookup_and_gradient(table, ids, upstream)
