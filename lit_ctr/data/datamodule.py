@@ -34,6 +34,7 @@ from lit_ctr.data import cache
 from lit_ctr.data.batching import BatchIndexSampler, BlockShuffleSampler, BlockSplit, EncodedSplit
 from lit_ctr.data.encoding import EncodedArrays, Encoder, numeric_and_labels, prepare
 from lit_ctr.data.errors import DataError
+from lit_ctr.data.read_ahead import read_ahead
 from lit_ctr.data.readers import expand_paths, read_tables
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
@@ -283,7 +284,7 @@ class CTRDataModule(LightningDataModule):
             sources = {split: self._chunks(paths, 1) for split, paths in inputs.items() if split != "train"}
             routes, routed = None, []
             train = cache.SplitWriter(tmp / "train", np.int32, num_ids, num_numeric)
-            self._write({"train": train}, self._chunks(inputs["train"], 1), self._coder(counter))
+            self._write({"train": train}, read_ahead(self._chunks(inputs["train"], 1)), self._coder(counter))
             written["train"] = train
             train_rows = train.rows
         else:
@@ -311,7 +312,7 @@ class CTRDataModule(LightningDataModule):
         for source, chunks in sources.items():
             splits = [source] if routes is None else routed
             writers = {split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits}
-            self._write(writers, chunks, encoder, routes)
+            self._write(writers, read_ahead(chunks), encoder, routes)
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:
