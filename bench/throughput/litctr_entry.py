@@ -1,6 +1,7 @@
 """One lit-ctr throughput entry, run in its own process so its peak RSS is its own.
 
 Modes:
+  cache       build the training entries' cache entry, untimed.
   preprocess  encode the raw TSV into a fresh cache (CTRDataModule.prepare_data), timed.
   trainer     one epoch through the real Lightning Trainer (progress bar off, CSV logger
               at its default cadence, no validation), timed from the first to the last
@@ -125,7 +126,7 @@ def run_plain(args, dm) -> tuple[float, int]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", required=True)
-    p.add_argument("--mode", choices=["preprocess", "trainer", "plain"], required=True)
+    p.add_argument("--mode", choices=["cache", "preprocess", "trainer", "plain"], required=True)
     p.add_argument("--model", choices=["deepfm", "nfm", "fm"], default="deepfm")
     p.add_argument("--precision", default="32-true")
     p.add_argument("--sparse", action="store_true")
@@ -134,6 +135,9 @@ def main() -> None:
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
     result = {"library": "lit-ctr", "mode": args.mode, "model": args.model, "precision": args.precision, "sparse": args.sparse}
+    if args.mode == "cache":
+        datamodule(args.data, args.cache_dir).prepare_data()
+        return
     if args.mode == "preprocess":
         os.makedirs(args.cache_dir, exist_ok=True)
         cache = tempfile.mkdtemp(dir=args.cache_dir)

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import BinaryAUROC
 
+from lit_ctr.models.garbage_collection import freeze_for_fit, unfreeze_after_fit
 from lit_ctr.models.optimizers import prefer_fused
 
 CHECKPOINT_KEY = "lit_ctr"
@@ -135,6 +136,12 @@ class CTRModule(LightningModule):
 
     def on_train_start(self) -> None:
         self._loss_windows.clear()  # nothing carried over from an earlier fit
+
+    def on_fit_start(self) -> None:
+        freeze_for_fit()  # no full garbage collection in the middle of training steps
+
+    def on_fit_end(self) -> None:
+        unfreeze_after_fit()
 
     def _evaluate(self, batch: dict[str, Tensor], auc: BinaryAUROC, logloss: MeanMetric, stage: str) -> None:
         logits = self(batch["ids"], batch["numeric"]).float()

@@ -163,6 +163,7 @@ class FNN(CTRModule):
         return self.preprocessing
 
     def on_fit_start(self) -> None:
+        super().on_fit_start()
         # After any checkpoint restore: a resumed run keeps its own (fine-tuned) vectors.
         if self.fm_checkpoint and self.trainer.ckpt_path is None:
             self.load_fm_checkpoint(self.fm_checkpoint)

@@ -1,0 +1,37 @@
+"""Keep Python's full garbage collections out of training steps.
+
+A process that has imported torch and Lightning and built a model holds about a million
+tracked objects, and a full (generation 2) collection walks all of them: about 0.2 s on
+a 2-core machine. Lightning allocates enough Python objects per step to set one off
+early in a run; a plain PyTorch loop does not. So at the start of ``fit`` lit-ctr runs
+one full collection and freezes the survivors (``gc.freeze``): later collections skip
+them, and DataLoader workers forked afterwards share those pages instead of copying
+them. They are unfrozen when ``fit`` ends.
+"""
+
+from __future__ import annotations
+
+import gc
+
+_frozen_by_us = False
+
+
+def freeze_for_fit() -> None:
+    """Collect, then freeze every object tracked so far (left alone if someone else froze)."""
+    global _frozen_by_us
+    if _frozen_by_us:  # an earlier fit ended in an exception before unfreezing
+        gc.unfreeze()
+        _frozen_by_us = False
+    if gc.get_freeze_count():
+        return  # the application freezes objects itself: not ours to change
+    gc.collect()
+    gc.freeze()
+    _frozen_by_us = True
+
+
+def unfreeze_after_fit() -> None:
+    """Undo :func:`freeze_for_fit`, so the objects of this fit can be collected again."""
+    global _frozen_by_us
+    if _frozen_by_us:
+        gc.unfreeze()
+        _frozen_by_us = False
