@@ -84,6 +84,7 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=["deepfm", "nfm", "fm"])
     p.add_argument("--repeats", type=int, default=3, help="rounds of the lit-ctr entries (median reported)")
     p.add_argument("--skip-peers", action="store_true")
+    p.add_argument("--peer-rounds", type=int, default=1, help="rounds the peers run in (from the first; median reported)")
     p.add_argument("--report-only", action="store_true", help="rewrite the report from DATA_DIR/results.json")
     p.add_argument("--remeasure-matmul", action="store_true", help="with --report-only: measure the matmul rate again")
     args = p.parse_args()
@@ -114,7 +115,7 @@ def main() -> None:
             for mode, extra in LITCTR_ENTRIES:
                 results.append({**run_json(entry + ["--mode", mode, "--model", model, *extra], log), "round": round_})
                 print(json.dumps(results[-1]), flush=True)
-            if peers and round_ == 0:
+            if peers and round_ < args.peer_rounds:
                 for library in ("deepctr_torch", "fuxictr"):
                     out = args.data_dir / f"{library}_{model}.json"
                     script = HERE / "peers" / f"{library}_entry.py"
@@ -140,6 +141,7 @@ def summarize(runs: list[dict], key: str, spec: str = ",.0f") -> tuple[float, st
 
 
 def write_report(args, results: list[dict], gflops: float, remeasured: bool = False) -> None:
+    peer_rounds = len({r["round"] for r in results if r["library"] != "lit-ctr"}) or 1
     lines = [
         "# Training throughput",
         "",
@@ -147,10 +149,14 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
         "cardinalities up to 1e6), embedding 10, MLP [400, 400, 400], batch 4096, Adam 1e-3, "
         f"{os.cpu_count()} threads, torch {torch.__version__}, {platform.processor() or platform.machine()}. "
         f"All entries ran in one invocation, one process each; the lit-ctr entries ran in {args.repeats} "
-        "interleaved rounds (median, with the range), the peers once, in the first round:",
+        "interleaved rounds (median, with the range), the peers "
+        + ("once, in the first round:" if peer_rounds == 1 else f"in the first {peer_rounds} of them:"),
         "",
         "```bash",
-        f"python bench/throughput/run.py --rows {args.rows} --repeats {args.repeats}",
+        f"python bench/throughput/run.py --rows {args.rows} --repeats {args.repeats}"
+        + (f" --models {' '.join(args.models)}" if args.models != ["deepfm", "nfm", "fm"] else "")
+        + (f" --peer-rounds {peer_rounds}" if peer_rounds != 1 else "")
+        + (f" --out {args.out.resolve().relative_to(ROOT)}" if args.out.resolve() != ROOT / "docs" / "throughput.md" else ""),
         "```",
         "",
         f"Measured float32 matmul rate at the MLP's shape: {gflops:.1f} GFLOP/s"
@@ -166,7 +172,14 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
         lines.append(f"| lit-ctr (median{f', range {spread} s' if spread else ''}) | {seconds:.2f} | {ours[0]['rows'] / seconds:,.0f} | {peak:,.0f} |")
     for r in pre:
         if r["library"] != "lit-ctr":
-            lines.append(f"| {r['library']} ({r['model']} run) | {r['preprocess_s']:.1f} | {r['rows'] / r['preprocess_s']:,.0f} | {r['peak_rss_mb']:,.0f} |")
+            run = f"{r['model']} run" + (f", round {r['round'] + 1}" if peer_rounds > 1 else "")
+            lines.append(f"| {r['library']} ({run}) | {r['preprocess_s']:.1f} | {r['rows'] / r['preprocess_s']:,.0f} | {r['peak_rss_mb']:,.0f} |")
+    if ours:
+        libraries = sorted({r["library"] for r in pre if r["library"] != "lit-ctr"})
+        medians = {lib: statistics.median(r["preprocess_s"] for r in pre if r["library"] == lib) for lib in libraries}
+        ratios = [f"{m / seconds:.1f}× faster than {lib} (median {m:.1f} s)" for lib, m in medians.items()]
+        if ratios:
+            lines += ["", f"lit-ctr's median: {'; '.join(ratios)}."]
     for model in args.models:
         runs = [r for r in results if r.get("model") == model and r.get("samples_per_s")]
         if not runs:
