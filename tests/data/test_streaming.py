@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from lit_ctr.data import DataError, Field, FileFormat, Schema
 from lit_ctr.data import datamodule, encoding, readers
 from lit_ctr.data.batching import BatchIndexSampler, BlockShuffleSampler, BlockSplit, EncodedSplit
-from lit_ctr.data.cache import SplitWriter, load_split, save_split
+from lit_ctr.data.cache import SplitWriter, load_split, map_codes_to_ids, save_split
 from lit_ctr.data.encoding import EncodedArrays, Encoder, encode
 from lit_ctr.data.readers import read_tables
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, RESERVED_IDS, VocabularyCounter, fit_vocabulary
@@ -318,6 +318,26 @@ def test_encoder_starts_a_fresh_mapping_when_unseen_values_pile_up(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- appended .npy files
+def written_codes(tmp_path, codes: np.ndarray) -> Path:
+    writer = SplitWriter(tmp_path, np.int32, codes.shape[1], 0)
+    for part in np.array_split(codes, 3):
+        writer.append(EncodedArrays(part, np.zeros((len(part), 0), np.float32), np.zeros(len(part), np.float32)))
+    writer.close()
+    return tmp_path / "ids.npy"
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])  # int64: a new file replaces the codes
+def test_codes_are_mapped_to_ids_block_by_block_missing_included(tmp_path, dtype):
+    rng = np.random.default_rng(0)
+    codes = rng.integers(-1, 5, size=(23, 2)).astype(np.int32)  # -1 = missing
+    tables = [np.array([10, 11, 12, 13, 14, 1], dtype=dtype), np.array([20, 21, 22, 23, 24, 2], dtype=dtype)]
+    path = written_codes(tmp_path, codes)
+    map_codes_to_ids(path, tables, block_rows=4)
+    ids = np.load(path)
+    assert ids.dtype == dtype
+    np.testing.assert_array_equal(ids, np.stack([tables[j][codes[:, j]] for j in range(2)], axis=1))
+
+
 def test_split_writer_appends_chunks_into_files_equal_to_np_save(tmp_path):
     rng = np.random.default_rng(0)
     whole = EncodedArrays(
