@@ -168,24 +168,25 @@ def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1
                 header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
                 np.lib.format.write_array_header_1_0(target, header)
             out_start = target.tell() if target is not source else start
-            for first in range(0, rows, block_rows):
-                count = min(block_rows, rows - first)
-                source.seek(start + first * width * 4)
-                codes = np.fromfile(source, dtype=np.int32, count=count * width).reshape(count, width)
-                ids = np.empty((count, width), dtype=dtype)
-
-                def map_field(j: int, codes: np.ndarray = codes, ids: np.ndarray = ids) -> None:
-                    ids[:, j] = code_ids[j][codes[:, j]]
-
-                with ThreadPoolExecutor(os.cpu_count()) as pool:  # numpy's gather releases the GIL
-                    list(pool.map(map_field, range(width)))
-                target.seek(out_start + first * width * dtype.itemsize)
-                target.write(ids.data)
+            # Fields are mapped on all cores: numpy's gather releases the GIL.
+            with ThreadPoolExecutor(os.cpu_count()) as pool:
+                for first in range(0, rows, block_rows):
+                    count = min(block_rows, rows - first)
+                    source.seek(start + first * width * 4)
+                    codes = np.fromfile(source, dtype=np.int32, count=count * width).reshape(count, width)
+                    ids = np.empty((count, width), dtype=dtype)
+                    list(pool.map(_map_field, [ids] * width, [codes] * width, code_ids, range(width)))
+                    target.seek(out_start + first * width * dtype.itemsize)
+                    target.write(ids.data)
         finally:
             if target is not source:
                 target.close()
     if dtype != np.int32:
         os.replace(path.with_suffix(".tmp"), path)
+
+
+def _map_field(ids: np.ndarray, codes: np.ndarray, table: np.ndarray, j: int) -> None:
+    ids[:, j] = table[codes[:, j]]
 
 
 def load_split(directory: Path) -> EncodedArrays:

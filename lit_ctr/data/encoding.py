@@ -14,7 +14,6 @@ Two steps, both in polars:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,22 +51,23 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
         columns[schema.label] = _label(table, schema)
     elif require_label:
         raise DataError(f"expected a label column {schema.label!r}", file=table.file)
-    # Columns are typed all at once (polars runs them in parallel). Numbers are parsed as
-    # read; only a field with text that does not parse is stripped and parsed again.
-    # Checks run in bulk, and only a field that fails is looked at again, cell by cell, to
-    # name the first bad one.
+    # Columns are typed all at once (polars runs them in parallel) and checked in bulk.
+    # Numbers are parsed as read; a field that fails is stripped and checked again (" 12"
+    # and blanks pass then), and only a field that still fails is looked at cell by cell,
+    # to name the first bad cell.
     categorical = [f for f in schema.fields if f.kind == "categorical"]
     numeric = [f for f in schema.fields if f.kind == "numeric"]
     texts = frame.select(
         [pl.col(f.name).str.strip_chars() for f in categorical] + [pl.col(f.name) for f in numeric]
     )
     parsed = texts.select(pl.col(f.name).cast(pl.Float64, strict=False) for f in numeric)
-    padded = [f.name for f, unparsed in zip(numeric, _unparsed(texts, parsed, numeric)) if unparsed]
-    if padded:  # e.g. " 12", or blanks for missing
-        texts = texts.with_columns(pl.col(padded).str.strip_chars())
-        parsed = parsed.with_columns(texts.select(pl.col(padded).cast(pl.Float64, strict=False)))
-    for f in _failing(texts, parsed, numeric):
-        _raise_bad_numeric(table, f)
+    failing = _failing(texts, parsed, numeric)
+    if failing:
+        names = [f.name for f in failing]
+        texts = texts.with_columns(pl.col(names).str.strip_chars())
+        parsed = parsed.with_columns(texts.select(pl.col(names).cast(pl.Float64, strict=False)))
+        for f in _failing(texts, parsed, failing):
+            _raise_bad_numeric(table, f)
     typed = texts.with_columns(parsed)
     for f in schema.fields:
         if f.kind == "categorical":
@@ -77,40 +77,25 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
     return typed.select(value.alias(name) for name, value in columns.items())
 
 
-def _unparsed(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[bool]:
-    """Per numeric field: is some present text not a number as read (before stripping)?"""
-    return _any_per_field(texts, parsed, fields, lambda raw, value, f: raw.is_not_null() & value.is_null())
-
-
 def _failing(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[Field]:
-    """The numeric fields with a cell :func:`_raise_bad_numeric` rejects."""
-
-    def bad(raw: pl.Expr, value: pl.Expr, f: Field) -> pl.Expr:
-        wrong = ((raw.str.len_bytes() > 0) & value.is_null()) | ~value.is_finite()
-        if f.transform == "bucketize":
-            return wrong | (value < -(2.0**63))
-        if f.transform == "none":
-            return wrong | value.cast(pl.Float32).is_infinite()
-        return wrong
-
-    return [f for f, failed in zip(fields, _any_per_field(texts, parsed, fields, bad)) if failed]
-
-
-def _any_per_field(
-    texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field], test: Callable[[pl.Expr, pl.Expr, Field], pl.Expr]
-) -> list[bool]:
-    """``test(text, value, field)`` holds for some row, per field: one parallel pass."""
+    """The numeric fields with a cell :func:`_raise_bad_numeric` would reject, given their
+    text and its parsed value: one parallel pass over all of them."""
     if not fields:
         return []
+    checks = []
+    for i, f in enumerate(fields):
+        raw, value = pl.col(f"raw{i}"), pl.col(f"value{i}")
+        bad = ((raw.str.len_bytes() > 0) & value.is_null()) | ~value.is_finite()
+        if f.transform == "bucketize":
+            bad = bad | (value < -(2.0**63))
+        elif f.transform == "none":
+            bad = bad | value.cast(pl.Float32).is_infinite()
+        checks.append(bad.fill_null(False).any().alias(f"bad{i}"))
     both = pl.DataFrame(
         [texts[f.name].alias(f"raw{i}") for i, f in enumerate(fields)]
         + [parsed[f.name].alias(f"value{i}") for i, f in enumerate(fields)]
     )
-    checks = (
-        test(pl.col(f"raw{i}"), pl.col(f"value{i}"), f).fill_null(False).any().alias(f"hit{i}")
-        for i, f in enumerate(fields)
-    )
-    return list(both.select(checks).row(0))
+    return [f for f, bad in zip(fields, both.select(checks).row(0)) if bad]
 
 
 def _first_row(table: RawTable, mask: pl.Series) -> int | None:
@@ -159,7 +144,7 @@ def _number(text: str) -> float | None:
 
 def _raise_bad_numeric(table: RawTable, f: Field) -> None:
     """Raise the :class:`DataError` naming the first cell of numeric field ``f`` that is not
-    a usable number (called for the fields :func:`_failing` flags)."""
+    a usable number (called for the fields :func:`_failing` flags after stripping)."""
     raw = table.frame[f.name].str.strip_chars()
     present = raw.is_not_null() & (raw != "")
     value = raw.cast(pl.Float64, strict=False)

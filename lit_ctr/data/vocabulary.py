@@ -110,13 +110,21 @@ class VocabularyCounter:
 
     def update(self, frame: pl.DataFrame) -> None:
         """Add the counts of one prepared frame (categorical columns as strings, null = missing)."""
-        self.codes(frame)
+        self._count(frame)
 
     def codes(self, frame: pl.DataFrame) -> np.ndarray:
         """Count one prepared frame's values and return their codes: ``[rows, F_cat]``
         int32, ``-1`` for a missing value."""
-        if not self.fields:
+        codes = self._count(frame)
+        if codes is None:
             return np.zeros((frame.height, 0), dtype=np.int32)
+        return codes.select(pl.all().cast(pl.Int32).fill_null(-1)).to_numpy(order="c")
+
+    def _count(self, frame: pl.DataFrame) -> pl.DataFrame | None:
+        """Add one frame's counts; its UInt32 codes per field (null = missing), or None
+        without categorical fields."""
+        if not self.fields:
+            return None
         codes = frame.select(
             pl.col(f.name).cast(keep.dtype).to_physical().alias(f"code{i}")  # fields in parallel
             for i, (f, keep) in enumerate(zip(self.fields, self._keep))
@@ -129,7 +137,7 @@ class VocabularyCounter:
         if any(len(c) > _MAX_CODES for c in self._counts):
             name = next(f.name for f, c in zip(self.fields, self._counts) if len(c) > _MAX_CODES)
             raise DataError(f"field {name!r} has more than 2^31 distinct values in the train split")
-        return codes.select(pl.all().cast(pl.Int32).fill_null(-1)).to_numpy(order="c")
+        return codes
 
     def vocabulary(self) -> Vocabulary:
         """Keep each field's values seen at least ``min_count`` times, most frequent first
