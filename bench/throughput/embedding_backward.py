@@ -1,8 +1,9 @@
 """Forward + backward of one embedding lookup on CPU: ``nn.Embedding`` against
 :class:`lit_ctr.layers.EmbeddingTable` (``index_select`` on int64 ids), at the throughput
 benchmark's shapes (4096 rows × 26 categorical fields, tables of 1e5 … 1e7 rows, dim 10
-and 1), with int32 ids as the cache stores them. Each timing is the median of ``--steps``
-after three untimed ones:
+and 1), with int32 ids as the cache stores them; then ``index_add_`` (the lookup's
+backward) with int32 against int64 ids. Each timing is the median of ``--steps`` after
+three untimed ones:
 
     python bench/throughput/embedding_backward.py
 """
@@ -51,6 +52,26 @@ def main() -> None:
             before = step_ms(reference, ids, upstream, args.steps)
             after = step_ms(table, ids, upstream, args.steps)
             print(f"| {rows:,} | {dim} | {before:.2f} | {after:.2f} | {before / after:.2f}× |", flush=True)
+    # Why EmbeddingTable turns the ids into int64: the backward's index_add_ by index dtype.
+    print("\n| table rows | dim | index_add_ int32 ids ms | int64 ids ms | ratio |")
+    print("|---|---|---|---|---|")
+    for rows in args.rows:
+        index = torch.randint(0, rows, (ids_shape[0] * ids_shape[1],), dtype=torch.int32)
+        for dim in (10, 1):
+            grad = torch.zeros(rows, dim)
+            source = torch.randn(len(index), dim)
+            slow = add_ms(grad, index, source, args.steps)
+            fast = add_ms(grad, index.long(), source, args.steps)
+            print(f"| {rows:,} | {dim} | {slow:.2f} | {fast:.2f} | {slow / fast:.2f}× |", flush=True)
+
+
+def add_ms(grad: torch.Tensor, index: torch.Tensor, source: torch.Tensor, steps: int) -> float:
+    times = []
+    for _ in range(steps + 3):
+        start = time.perf_counter()
+        grad.index_add_(0, index, source)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[3:]) * 1000
 
 
 if __name__ == "__main__":

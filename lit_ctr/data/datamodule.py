@@ -83,10 +83,10 @@ class CTRDataModule(LightningDataModule):
         num_workers: DataLoader worker processes; 0 is usually fastest since a batch
             is a single gather.
         chunk_rows: rows read, checked and encoded at a time; results do not depend on
-            it. Resident memory while encoding large inputs grows with it. Smaller
-            chunks also reuse memory the previous chunk freed: 1M Criteo-shaped rows
-            encode in 2.2 s with 100k-row chunks against 2.1–2.7 s with 250k-row chunks,
-            which take a third more fresh pages from the kernel.
+            it. Resident memory while encoding large inputs grows with it; 1M
+            Criteo-shaped rows take about a quarter fewer fresh pages from the kernel with
+            100k-row chunks than with 250k-row ones, in the same time within noise
+            (``bench/throughput/preprocess_chunks.py``).
         shuffle: how training rows are shuffled. ``global``: a fresh permutation of all
             rows each epoch, gathered from a memory map of the split (the split's pages
             end up resident). ``block``: blocks of ``block_rows`` consecutive rows in a

@@ -119,9 +119,9 @@ class CTRModule(LightningModule):
 
         It is logged on the steps Lightning sends to the loggers (``log_every_n_steps``),
         so the curve covers every batch rather than one in ``log_every_n_steps``; when a
-        progress bar is shown, the running mean is also logged on the steps between. One
-        ``self.log`` costs Lightning about 0.4 ms a step, which runs without a bar are
-        spared. ``rows`` is the batch's size.
+        progress bar is shown, the running mean is also logged on the steps between. Every
+        ``self.log`` call has Lightning walk the logged metric's state, which runs without a
+        bar are spared on the other steps. ``rows`` is the batch's size.
         """
         total, batches = self._loss_windows.get(name, (0.0, 0))
         total, batches = loss.detach() + total, batches + 1
