@@ -29,6 +29,12 @@ from torch.utils.data import Dataset, DistributedSampler
 from lit_ctr.data.encoding import EncodedArrays
 
 
+def take_rows(array: np.ndarray, rows: np.ndarray) -> torch.Tensor:
+    """``array[rows]`` as a tensor, gathered with ``np.take``: on 2-D arrays about a
+    quarter of the time of fancy indexing (``bench/throughput/batch_gather.py``)."""
+    return torch.from_numpy(np.take(np.asarray(array), rows, axis=0))
+
+
 class EncodedSplit(Dataset):
     """An encoded split indexed by batches of rows.
 
@@ -44,12 +50,9 @@ class EncodedSplit(Dataset):
 
     def __getitem__(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         rows = index.numpy()
-        batch = {
-            "ids": torch.from_numpy(np.ascontiguousarray(self.arrays.ids[rows])),
-            "numeric": torch.from_numpy(np.ascontiguousarray(self.arrays.numeric[rows])),
-        }
+        batch = {"ids": take_rows(self.arrays.ids, rows), "numeric": take_rows(self.arrays.numeric, rows)}
         if self.arrays.labels is not None:
-            batch["label"] = torch.from_numpy(np.ascontiguousarray(self.arrays.labels[rows]))
+            batch["label"] = take_rows(self.arrays.labels, rows)
         return batch
 
 
@@ -293,7 +296,7 @@ class BlockSplit(Dataset):
             block = int(needed[0])
             data = self._block(block, keep)
             local = rows - block * self.block_rows
-            return {name: torch.from_numpy(array[local]) for name, array in data.items()}
+            return {name: take_rows(array, local) for name, array in data.items()}
         batch = {
             name: np.empty((len(rows), *column.shape[1:]), dtype=column.dtype)
             for name, column in self._columns.items()

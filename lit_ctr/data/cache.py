@@ -19,6 +19,7 @@ process's RSS until unmapped.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -145,48 +146,85 @@ class SplitWriter:
             handle.close()
 
 
-def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1 << 20) -> None:
+def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1 << 16) -> None:
     """Rewrite an ``ids.npy`` of per-field value codes (int32, ``-1`` = missing) as ids.
 
     Column ``j`` becomes ``code_ids[j][code]``
     (:meth:`~lit_ctr.data.vocabulary.VocabularyCounter.code_ids`). The file is read and
-    written back block by block with plain reads and writes, so resident memory stays at
-    one block; in place when the ids are int32, else into a new file moved over it.
+    written back in blocks of ``block_rows`` rows with plain reads and writes, on all
+    cores, so resident memory stays at a few blocks; in place when the ids are int32,
+    else into a new file moved over it.
     """
     dtype = code_ids[0].dtype if code_ids else np.dtype(np.int32)
-    with open(path, "r+b") as source:
-        version = np.lib.format.read_magic(source)
+    # All fields' tables end to end, each with its missing id first: a block of codes
+    # becomes ids with one add and one gather in memory order (a gather per column
+    # strides over the whole block once per field).
+    lookup = np.concatenate([np.concatenate([t[-1:], t[:-1]]) for t in code_ids]) if code_ids else np.zeros(0, dtype)
+    index_dtype = np.int32 if len(lookup) < 2**31 else np.int64
+    base = (np.cumsum([0] + [len(t) for t in code_ids[:-1]]) + 1).astype(index_dtype)
+    source = os.open(path, os.O_RDWR)
+    target = None
+    try:
+        header = _Reader(source)
+        version = np.lib.format.read_magic(header)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, stored = read_header(source)
+        shape, _, stored = read_header(header)
         if stored != np.int32:
             raise ValueError(f"{path}: expected int32 codes, found {stored}")
-        start = source.tell()
         rows, width = shape
-        target = source if dtype == np.int32 else open(path.with_suffix(".tmp"), "wb")  # noqa: SIM115
-        try:
-            if target is not source:
-                header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-                np.lib.format.write_array_header_1_0(target, header)
-            out_start = target.tell() if target is not source else start
-            # Fields are mapped on all cores: numpy's gather releases the GIL.
-            with ThreadPoolExecutor(os.cpu_count()) as pool:
-                for first in range(0, rows, block_rows):
-                    count = min(block_rows, rows - first)
-                    source.seek(start + first * width * 4)
-                    codes = np.fromfile(source, dtype=np.int32, count=count * width).reshape(count, width)
-                    ids = np.empty((count, width), dtype=dtype)
-                    list(pool.map(_map_field, [ids] * width, [codes] * width, code_ids, range(width)))
-                    target.seek(out_start + first * width * dtype.itemsize)
-                    target.write(ids.data)
-        finally:
-            if target is not source:
-                target.close()
-    if dtype != np.int32:
+        out, out_start = source, header.offset
+        if dtype != np.int32:
+            out = target = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            new_header = io.BytesIO()
+            descr = np.lib.format.dtype_to_descr(dtype)
+            np.lib.format.write_array_header_1_0(new_header, {"descr": descr, "fortran_order": False, "shape": shape})
+            _write_all(target, new_header.getvalue(), 0)
+            out_start = len(new_header.getvalue())
+
+        def map_block(first: int) -> None:
+            codes = np.empty((min(block_rows, rows - first), width), dtype=np.int32)
+            _read_all(source, codes, header.offset + first * width * 4, path)
+            index = codes.astype(index_dtype, copy=False)
+            index += base  # codes are at least -1: each field's missing id sits at its base - 1
+            ids = np.take(lookup, index)
+            _write_all(out, ids.data, out_start + first * width * dtype.itemsize)
+
+        # numpy's gather and the file reads and writes release the GIL.
+        with ThreadPoolExecutor(os.cpu_count()) as pool:
+            list(pool.map(map_block, range(0, rows, block_rows)))
+    finally:
+        if target is not None:
+            os.close(target)
+        os.close(source)
+    if target is not None:
         os.replace(path.with_suffix(".tmp"), path)
 
 
-def _map_field(ids: np.ndarray, codes: np.ndarray, table: np.ndarray, j: int) -> None:
-    ids[:, j] = table[codes[:, j]]
+class _Reader:
+    """A file descriptor read from an offset, for numpy's ``.npy`` header readers."""
+
+    def __init__(self, fd: int, offset: int = 0) -> None:
+        self.fd, self.offset = fd, offset
+
+    def read(self, size: int) -> bytes:
+        data = os.pread(self.fd, size, self.offset)
+        self.offset += len(data)
+        return data
+
+
+def _read_all(fd: int, out: np.ndarray, position: int, path: Path) -> None:
+    view, done = memoryview(out).cast("B"), 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], position + done)
+        if got == 0:
+            raise ValueError(f"{path}: ends before its header's row count")
+        done += got
+
+
+def _write_all(fd: int, data: Any, position: int) -> None:
+    view, done = memoryview(data).cast("B"), 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], position + done)
 
 
 def load_split(directory: Path) -> EncodedArrays:
