@@ -6,6 +6,13 @@ collections that fell inside the epoch:
 
     python bench/throughput/trainer_overhead.py --data /root/bench_data/rows1000000/train.tsv \\
         --cache-dir /root/bench_data/cache --model fm --rounds 2
+
+``--hook-overhead`` measures instead what the Trainer adds per step, on steps that cost
+almost nothing (logistic regression on 8-row batches, in memory, one process, rounds
+interleaved): the plain loop, the Trainer, and the Trainer with ``CTRModule``'s
+``__setattr__`` shortcut undone:
+
+    python bench/throughput/trainer_overhead.py --hook-overhead
 """
 
 from __future__ import annotations
@@ -74,14 +81,68 @@ def run_plain(model_name: str, dm, stamps: list[float]) -> None:  # noqa: ANN001
     stamps.append(time.perf_counter())
 
 
+def hook_overhead(rounds: int, steps: int = 3000) -> None:
+    from lit_ctr.models import LR
+
+    torch.manual_seed(0)
+    batches = [
+        {"ids": torch.randint(0, 100, (8, 4)), "numeric": torch.randn(8, 2), "label": torch.randint(0, 2, (8,)).float()}
+        for _ in range(steps)
+    ]
+
+    def model() -> LR:
+        return LR([25, 25, 25, 25], 2, optimizer=torch.optim.Adam)
+
+    def plain() -> float:
+        lr = model()
+        optimizer = lr.configure_optimizers()
+        start = time.perf_counter()
+        for batch in batches:
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(lr(batch["ids"], batch["numeric"]), batch["label"])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return (time.perf_counter() - start) / steps
+
+    def trainer() -> float:
+        stamps: list[float] = []
+        probe = Stamps(stamps)
+        L.Trainer(
+            max_epochs=1, accelerator="cpu", enable_progress_bar=False, enable_model_summary=False,
+            enable_checkpointing=False, logger=CSVLogger(tempfile.mkdtemp()), callbacks=[probe],
+        ).fit(model(), torch.utils.data.DataLoader(batches, batch_size=None))  # fmt: skip
+        return (probe.end - stamps[0]) / (steps - 1)
+
+    def trainer_without_shortcut() -> float:
+        with mock.patch.object(base.CTRModule, "__setattr__", L.LightningModule.__setattr__):
+            return trainer()
+
+    variants = {"plain loop": plain, "trainer": trainer, "trainer, nn.Module.__setattr__": trainer_without_shortcut}
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, run in variants.items():
+            times[name].append(run())
+    print(f"| {steps}-step epoch, logistic regression, 8-row batches | µs per step (median of {rounds}) |")
+    print("|---|---|")
+    for name, values in times.items():
+        print(f"| {name} | {statistics.median(values) * 1e6:.0f} |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True)
-    p.add_argument("--cache-dir", required=True)
+    p.add_argument("--hook-overhead", action="store_true", help="what the Trainer adds per step (see above)")
+    p.add_argument("--data")
+    p.add_argument("--cache-dir")
     p.add_argument("--model", choices=["deepfm", "nfm", "fm"], default="fm")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--only", type=int, default=None, help=argparse.SUPPRESS)  # one entry, in this process
     args = p.parse_args()
+    if args.hook_overhead:
+        torch.set_num_threads(os.cpu_count())
+        hook_overhead(max(args.rounds, 3))
+        return
+    if not (args.data and args.cache_dir):
+        p.error("--data and --cache-dir are required (or --hook-overhead)")
     if args.only is None:
         drive(args)
         return

@@ -142,18 +142,16 @@ class VocabularyCounter:
     def vocabulary(self) -> Vocabulary:
         """Keep each field's values seen at least ``min_count`` times, most frequent first
         (ties by value)."""
-        fields, self._kept_codes = [], []
-        for f, categories, counts in zip(self.fields, self._categories, self._counts):
-            values = categories.to_series()[: len(counts)]  # by code
-            kept = (
-                pl.DataFrame({"value": values, "n": counts, "code": np.arange(len(counts), dtype=np.int64)})
-                .lazy()
-                .filter(pl.col("value").is_not_null() & (pl.col("n") >= f.min_count))
-                .sort(["n", "value"], descending=[True, False])
-                .collect()
-            )
-            fields.append(FieldVocabulary(f.name, kept["value"].to_list()))
-            self._kept_codes.append(kept["code"].to_numpy())
+        queries = [
+            pl.DataFrame({"value": categories.to_series()[: len(counts)], "n": counts, "code": np.arange(len(counts), dtype=np.int64)})
+            .lazy()
+            .filter(pl.col("value").is_not_null() & (pl.col("n") >= f.min_count))
+            .sort(["n", "value"], descending=[True, False])
+            for f, categories, counts in zip(self.fields, self._categories, self._counts)
+        ]
+        kept = pl.collect_all(queries)  # fields in parallel
+        fields = [FieldVocabulary(f.name, k["value"].to_list()) for f, k in zip(self.fields, kept)]
+        self._kept_codes = [k["code"].to_numpy() for k in kept]
         return Vocabulary(fields)
 
     def code_ids(self, offsets: list[int], dtype: np.dtype) -> list[np.ndarray]:

@@ -84,6 +84,16 @@ class CTRModule(LightningModule):
         self.preprocessing: dict[str, Any] | None = None
         self._loss_windows: dict[str, tuple[Tensor, int]] = {}
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning names the running hook here around every hook call, about 40 times a
+        # training step; nn.Module.__setattr__ would check each string for being a
+        # parameter, module or buffer: a sixth of what the Trainer adds to a step
+        # (bench/throughput/trainer_overhead.py --hook-overhead).
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(ids, numeric)")
