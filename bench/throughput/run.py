@@ -142,8 +142,9 @@ def summarize(runs: list[dict], key: str, spec: str = ",.0f") -> tuple[float, st
 
 def write_report(args, results: list[dict], gflops: float, remeasured: bool = False) -> None:
     peer_rounds = len({r["round"] for r in results if r["library"] != "lit-ctr"}) or 1
+    names = {"deepfm": "DeepFM", "nfm": "NFM", "fm": "FM"}
     lines = [
-        "# Training throughput",
+        "# Training throughput" + (f": {', '.join(names[m] for m in args.models)}" if args.models != ["deepfm", "nfm", "fm"] else ""),
         "",
         f"One epoch on {args.rows:,} synthetic Criteo-shaped rows (13 numeric + 26 categorical fields, "
         "cardinalities up to 1e6), embedding 10, MLP [400, 400, 400], batch 4096, Adam 1e-3, "
