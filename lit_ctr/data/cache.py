@@ -213,6 +213,8 @@ class _Reader:
 
 
 def _read_all(fd: int, out: np.ndarray, position: int, path: Path) -> None:
+    if out.nbytes == 0:  # no categorical fields: a memoryview of it cannot be cast
+        return
     view, done = memoryview(out).cast("B"), 0
     while done < len(view):
         got = os.preadv(fd, [view[done:]], position + done)
@@ -222,6 +224,8 @@ def _read_all(fd: int, out: np.ndarray, position: int, path: Path) -> None:
 
 
 def _write_all(fd: int, data: Any, position: int) -> None:
+    if memoryview(data).nbytes == 0:
+        return
     view, done = memoryview(data).cast("B"), 0
     while done < len(view):
         done += os.pwrite(fd, view[done:], position + done)

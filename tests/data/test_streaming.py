@@ -514,3 +514,10 @@ def test_encode_of_several_frames_equals_the_encoder_on_their_concatenation():
     frames = [pl.DataFrame({"user": ["a", "b"]}), pl.DataFrame({"user": ["b", None, "z"]})]
     vocab = fit_vocabulary(frames[:1], schema)
     assert encode(frames, schema, vocab).ids[:, 0].tolist() == [2, 3, 3, MISSING_ID, OOV_ID]
+
+
+def test_mapping_codes_of_a_split_without_categorical_fields_leaves_it_unchanged(tmp_path):
+    path = written_codes(tmp_path, np.zeros((5, 0), dtype=np.int32))
+    map_codes_to_ids(path, [])
+    ids = np.load(path)
+    assert ids.shape == (5, 0) and ids.dtype == np.int32
