@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
+from lit_ctr.data.cache import read_exactly
 from lit_ctr.data.encoding import EncodedArrays
 
 
@@ -261,15 +262,8 @@ class BlockSplit(Dataset):
         out = np.empty((stop - start, *column.shape[1:]), dtype=column.dtype)
         if out.nbytes == 0:
             return out
-        view = memoryview(out).cast("B")
         position = column.offset + start * (out.nbytes // len(out))
-        fd = self._descriptor(filename)
-        done = 0
-        while done < len(view):
-            got = os.preadv(fd, [view[done:]], position + done)
-            if got == 0:
-                raise OSError(f"{filename}: unexpected end of file")
-            done += got
+        read_exactly(self._descriptor(filename), out, position, filename)
         return out
 
     def _block(self, block: int, keep: set[int]) -> dict[str, np.ndarray]:

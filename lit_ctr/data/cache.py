@@ -183,7 +183,7 @@ def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1
 
         def map_block(first: int) -> None:
             codes = np.empty((min(block_rows, rows - first), width), dtype=np.int32)
-            _read_all(source, codes, header.offset + first * width * 4, path)
+            read_exactly(source, codes, header.offset + first * width * 4, path)
             index = codes.astype(index_dtype, copy=False)
             index += base  # codes are at least -1: each field's missing id sits at its base - 1
             ids = np.take(lookup, index)
@@ -212,21 +212,23 @@ class _Reader:
         return data
 
 
-def _read_all(fd: int, out: np.ndarray, position: int, path: Path) -> None:
-    if out.nbytes == 0:  # no categorical fields: a memoryview of it cannot be cast
+def read_exactly(fd: int, out: np.ndarray, position: int, filename: str | Path) -> None:
+    """Fill ``out`` with the file's bytes from ``position`` (``preadv`` until done)."""
+    if out.nbytes == 0:  # e.g. no categorical fields: a memoryview of it cannot be cast
         return
     view, done = memoryview(out).cast("B"), 0
     while done < len(view):
         got = os.preadv(fd, [view[done:]], position + done)
         if got == 0:
-            raise ValueError(f"{path}: ends before its header's row count")
+            raise OSError(f"{filename}: unexpected end of file")
         done += got
 
 
 def _write_all(fd: int, data: Any, position: int) -> None:
-    if memoryview(data).nbytes == 0:
+    view, done = memoryview(data), 0
+    if view.nbytes == 0:  # a memoryview of an empty array cannot be cast
         return
-    view, done = memoryview(data).cast("B"), 0
+    view = view.cast("B")
     while done < len(view):
         done += os.pwrite(fd, view[done:], position + done)
 
