@@ -20,9 +20,18 @@ from lightning.pytorch.plugins.io import CheckpointIO
 import lit_ctr
 import lit_ctr.data  # noqa: F401  (registers datamodules for short class names)
 import lit_ctr.models  # noqa: F401  (registers models for short class names)
-from lit_ctr.callbacks import AtomicCheckpointIO, BestAndLastCheckpoint, FiniteLossGuard, PredictionWriter
+from lit_ctr.callbacks import (
+    AtomicCheckpointIO,
+    BestAndLastCheckpoint,
+    EvaluationPlots,
+    FiniteLossGuard,
+    LearningRateLogger,
+    LoggedSaveConfigCallback,
+    PredictionWriter,
+    SamplesPerSecondProgressBar,
+    ThroughputMonitor,
+)
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
-from lit_ctr.callbacks import EvaluationPlots, LearningRateLogger, LoggedSaveConfigCallback, SamplesPerSecondProgressBar, ThroughputMonitor
 from lit_ctr.data import CTRDataModule, DataError
 from lit_ctr.models import CTRModule
 
@@ -79,7 +88,11 @@ class LitCtrCLI(LightningCLI):
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
         if best and self.trainer.is_global_zero:
             score = self.trainer.checkpoint_callback.best_model_score
-            print(f"lit-ctr: best checkpoint {best} (val/auc {float(score):.4f})" if score is not None else f"lit-ctr: best checkpoint {best}")
+            print(
+                f"lit-ctr: best checkpoint {best} (val/auc {float(score):.4f})"
+                if score is not None
+                else f"lit-ctr: best checkpoint {best}"
+            )
 
 
 DESCRIPTION = (

@@ -126,7 +126,9 @@ def _example_inputs(preprocessing: dict[str, Any], num_numeric: int, rows: int, 
     return torch.from_numpy(ids), torch.from_numpy(numeric)
 
 
-def _write_torchscript(graph: nn.Module, example: tuple[Tensor, Tensor], metadata: dict[str, Any], target: Path) -> None:
+def _write_torchscript(
+    graph: nn.Module, example: tuple[Tensor, Tensor], metadata: dict[str, Any], target: Path
+) -> None:
     traced = torch.jit.trace(graph, example, check_trace=False)
     traced.save(str(target), _extra_files={METADATA_NAME: json.dumps(metadata)})
 

@@ -45,7 +45,9 @@ class Predictor:
         kind: ``torchscript``, ``onnx`` or ``checkpoint``.
     """
 
-    def __init__(self, network: Callable[[np.ndarray, np.ndarray], np.ndarray], metadata: dict[str, Any], kind: str) -> None:
+    def __init__(
+        self, network: Callable[[np.ndarray, np.ndarray], np.ndarray], metadata: dict[str, Any], kind: str
+    ) -> None:
         self.network = network
         self.metadata = metadata
         self.kind = kind
@@ -117,7 +119,9 @@ def _load_torchscript(path: Path) -> Predictor:
 
     def network(ids: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return module(torch.from_numpy(np.ascontiguousarray(ids)), torch.from_numpy(np.ascontiguousarray(numeric))).numpy()
+            return module(
+                torch.from_numpy(np.ascontiguousarray(ids)), torch.from_numpy(np.ascontiguousarray(numeric))
+            ).numpy()
 
     return Predictor(network, metadata, "torchscript")
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 SYNTHETIC_SCHEMA = {
     "label": "label",
-    "fields": [{"name": "I1", "kind": "numeric", "transform": "log1p"}, {"name": "I2", "kind": "numeric", "transform": "bucketize"}]
+    "fields": [
+        {"name": "I1", "kind": "numeric", "transform": "log1p"},
+        {"name": "I2", "kind": "numeric", "transform": "bucketize"},
+    ]
     + [{"name": f"C{i}"} for i in range(1, 7)],
 }
 

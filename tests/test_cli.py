@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import torch
-
 from lit_ctr.cli import build_cli, main
+
 from lit_ctr.models import FM
 from lit_ctr.scoring import score
 

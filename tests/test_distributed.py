@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import polars as pl
-
 from lit_ctr.cli import main
 
 

@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 import torch
 import yaml
-
 from lit_ctr.cli import main
+from synthetic_config import synthetic_data_config
+
 from lit_ctr.data.rows import encode_rows
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, Vocabulary
 from lit_ctr.predictor import load_predictor
 from lit_ctr.scoring import load_model, score
-from synthetic_config import synthetic_data_config
 
 NAMES = ["I1", "I2"] + [f"C{i}" for i in range(1, 7)]
 
@@ -34,11 +34,20 @@ def checkpoint(tmp_path_factory, synthetic_files) -> Path:
             "accelerator": "cpu",
             "enable_progress_bar": False,
             "enable_model_summary": False,
-            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(root / "runs"), "name": "export", "version": 0}},
+            "logger": {
+                "class_path": "lightning.pytorch.loggers.CSVLogger",
+                "init_args": {"save_dir": str(root / "runs"), "name": "export", "version": 0},
+            },
         },
         "model": {
             "class_path": "DeepFM",
-            "init_args": {"embed_dim": 4, "hidden_units": [16, 8], "dropout": 0.2, "batch_norm": True, "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}}},
+            "init_args": {
+                "embed_dim": 4,
+                "hidden_units": [16, 8],
+                "dropout": 0.2,
+                "batch_norm": True,
+                "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}},
+            },
         },
         "data": synthetic_data_config(synthetic_files, root / "cache"),
     }
@@ -110,7 +119,9 @@ def test_predictor_scores_dicts_frames_and_csv_files_alike(torchscript_file, raw
     expected = predictor.predict(raw_rows)
     csv = tmp_path / "rows.csv"
     raw_rows.write_csv(csv)
-    assert np.array_equal(predictor.predict(str(csv), file_format={"kind": "csv"}), expected)  # trained on headerless TSV
+    assert np.array_equal(
+        predictor.predict(str(csv), file_format={"kind": "csv"}), expected
+    )  # trained on headerless TSV
     assert np.array_equal(predictor.predict(raw_rows.to_dicts()), expected)
     pandas = pytest.importorskip("pandas")
     assert np.array_equal(predictor.predict(pandas.DataFrame(raw_rows.to_dicts())), expected)
@@ -161,7 +172,9 @@ def test_every_model_traces_to_an_artifact_that_matches_it(model_class, tmp_path
     small = {k: v for k, v in {"embed_dim": 4, "hidden_units": [8]}.items() if k in accepted}
     model = model_class(field_dims=[5, 7, 9], num_numeric=2, **small).eval()
     preprocessing = {
-        "vocabulary": {"fields": [{"name": f"C{i}", "values": [str(v) for v in range(n - 2)]} for i, n in enumerate([5, 7, 9])]}
+        "vocabulary": {
+            "fields": [{"name": f"C{i}", "values": [str(v) for v in range(n - 2)]} for i, n in enumerate([5, 7, 9])]
+        }
     }
     graph = exporter._Probabilities(model).eval()
     ids, numeric = exporter._example_inputs(preprocessing, 2, rows=7, seed=1)

@@ -5,19 +5,18 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 import torch
 import yaml
+from lit_ctr.cli import main
+from synthetic_config import SYNTHETIC_SCHEMA, synthetic_data_config
 from torchmetrics.functional.classification import binary_auroc
 
 from lit_ctr.callbacks.evaluation_plots import calibration_bins, roc_curve
-from lit_ctr.cli import main
 from lit_ctr.data import CTRDataModule, FileFormat, Schema
-from synthetic_config import SYNTHETIC_SCHEMA, synthetic_data_config
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +31,15 @@ def run(tmp_path_factory, synthetic_files) -> dict:
             "accelerator": "cpu",
             "enable_model_summary": False,
             "log_every_n_steps": 4,
-            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(root / "runs"), "name": "outputs", "version": 0}},
+            "logger": {
+                "class_path": "lightning.pytorch.loggers.CSVLogger",
+                "init_args": {"save_dir": str(root / "runs"), "name": "outputs", "version": 0},
+            },
         },
-        "model": {"class_path": "FM", "init_args": {"embed_dim": 4, "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}}}},
+        "model": {
+            "class_path": "FM",
+            "init_args": {"embed_dim": 4, "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}}},
+        },
         "data": synthetic_data_config(synthetic_files, root / "cache"),
         "early_stopping": {"patience": 5},
     }
@@ -44,7 +49,17 @@ def run(tmp_path_factory, synthetic_files) -> dict:
     with contextlib.redirect_stdout(screen), contextlib.redirect_stderr(screen):
         main(["fit", "--config", str(path)])
     fit_metrics = pl.read_csv(log_dir / "metrics.csv")
-    main(["test", "--config", str(path), "--ckpt_path", str(log_dir / "checkpoints" / "best.ckpt"), "--trainer.enable_progress_bar", "false"])
+    main(
+        [
+            "test",
+            "--config",
+            str(path),
+            "--ckpt_path",
+            str(log_dir / "checkpoints" / "best.ckpt"),
+            "--trainer.enable_progress_bar",
+            "false",
+        ]
+    )
     return {"screen": screen.getvalue(), "fit_metrics": fit_metrics, "log_dir": log_dir}
 
 
@@ -72,7 +87,9 @@ def test_plotted_roc_auc_is_the_exact_auc():
     probabilities = np.round(1 / (1 + np.exp(-(rng.normal(size=2_000) + 2 * labels - 1))), 2)  # with ties
     fpr, tpr, auc = roc_curve(probabilities, labels)
     assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
-    assert auc == pytest.approx(binary_auroc(torch.from_numpy(probabilities), torch.from_numpy(labels).int()).item(), abs=1e-6)
+    assert auc == pytest.approx(
+        binary_auroc(torch.from_numpy(probabilities), torch.from_numpy(labels).int()).item(), abs=1e-6
+    )
 
 
 def test_calibration_bins_report_observed_rates_and_expected_calibration_error():

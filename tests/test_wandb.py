@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from lit_ctr.cli import main
 from synthetic_config import synthetic_data_config
 
@@ -92,7 +91,12 @@ def wandb_runs(tmp_path_factory, synthetic_files, monkeypatch_module) -> dict[st
             "log_every_n_steps": 5,
             "logger": {
                 "class_path": "lightning.pytorch.loggers.WandbLogger",
-                "init_args": {"save_dir": str(root / "runs"), "project": "lit-ctr-test", "name": "fm", "tags": ["test"]},
+                "init_args": {
+                    "save_dir": str(root / "runs"),
+                    "project": "lit-ctr-test",
+                    "name": "fm",
+                    "tags": ["test"],
+                },
             },
         },
         "model": {"class_path": "FM", "init_args": {"embed_dim": 4}},

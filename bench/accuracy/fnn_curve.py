@@ -31,7 +31,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 import torch  # noqa: E402
-
 from lit_ctr.cli import build_cli  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,13 +162,13 @@ def table(results: list[dict], command: str, level: float) -> str:
                 f"| **{LABELS[variant]}, mean of {len(tests)}** | | | {statistics.mean(best):.1f} | | "
                 f"| **{statistics.mean(tests):.4f} ± {statistics.stdev(tests):.4f}** | | | |"
             )
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    )
     runs = "\n".join(f"    {c}" for r in results for c in r["commands"])
     return (
         "# FNN convergence on frappe-86k (with and without FM pre-training)\n\n"
-        "![validation AUC per FNN epoch](fnn_convergence.png)\n\n"
-        + "\n".join(rows)
-        + "\n\n"
+        "![validation AUC per FNN epoch](fnn_convergence.png)\n\n" + "\n".join(rows) + "\n\n"
         "FNN epochs count phase 2 only; the pre-trained run spends its FM epochs first (same\n"
         "`trainer.max_epochs` budget). Test figures are the best-`val/auc` checkpoint's.\n"
         f"Machine: {machine} (wall times depend on what else the machine runs).\n\n"

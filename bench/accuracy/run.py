@@ -29,7 +29,6 @@ from pathlib import Path
 
 import torch
 import yaml
-
 from lit_ctr.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[2]

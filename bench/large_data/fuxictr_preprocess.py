@@ -33,9 +33,8 @@ parser.add_argument("--data", required=True)
 args = parser.parse_args()
 out = C.guard_stdout()  # libraries print to stdout: keep it for the JSON line
 
-import polars as pl  # noqa: E402
-
 import fuxictr  # noqa: E402
+import polars as pl  # noqa: E402
 from fuxictr.preprocess import FeatureProcessor, build_dataset  # noqa: E402
 
 
@@ -44,8 +43,15 @@ class HeaderlessTSVProcessor(FeatureProcessor):
     none, so only the reader is swapped (same lazy polars scan, named columns)."""
 
     def read_data(self, data_path, data_format="csv", sep="\t", n_rows=None, **kwargs):
-        return pl.scan_csv(data_path, separator=sep, has_header=False, new_columns=COLUMNS,
-                           schema_overrides=self.dtype_dict, low_memory=False, n_rows=n_rows)
+        return pl.scan_csv(
+            data_path,
+            separator=sep,
+            has_header=False,
+            new_columns=COLUMNS,
+            schema_overrides=self.dtype_dict,
+            low_memory=False,
+            n_rows=n_rows,
+        )
 
 
 work = tempfile.mkdtemp(prefix="fuxictr_large_")
@@ -57,7 +63,9 @@ try:
             {"name": SPARSE, "active": True, "dtype": "str", "type": "categorical"},
         ],
         label_col={"name": "label", "dtype": "float"},
-        dataset_id="criteo_large", data_root=work)
+        dataset_id="criteo_large",
+        data_root=work,
+    )
     train_path, _, _ = build_dataset(processor, train_data=args.data, min_categr_count=1)
     seconds = time.perf_counter() - start
     rows = pl.scan_parquet(train_path).select(pl.len()).collect().item()

@@ -345,7 +345,9 @@ def run_all(args: argparse.Namespace) -> None:
                            str(args.max_steps), "--val-batches", str(args.val_batches)]))  # fmt: skip
     if args.peer_rows:
         peer_tsv = head(data, out / f"peer-{args.peer_rows}.tsv", args.peer_rows)
-        record("peer_litctr", stage(["preprocess", "--data", str(peer_tsv), "--cache", str(out / "peer-cache"), *chunk]))
+        record(
+            "peer_litctr", stage(["preprocess", "--data", str(peer_tsv), "--cache", str(out / "peer-cache"), *chunk])
+        )
         if PEERS_PYTHON.exists():
             record("peer_fuxictr", stage(["--data", str(peer_tsv)], python=str(PEERS_PYTHON),
                                          script=HERE / "fuxictr_preprocess.py"))  # fmt: skip

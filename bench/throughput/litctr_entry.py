@@ -134,7 +134,13 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
-    result = {"library": "lit-ctr", "mode": args.mode, "model": args.model, "precision": args.precision, "sparse": args.sparse}
+    result = {
+        "library": "lit-ctr",
+        "mode": args.mode,
+        "model": args.model,
+        "precision": args.precision,
+        "sparse": args.sparse,
+    }
     if args.mode == "cache":
         datamodule(args.data, args.cache_dir).prepare_data()
         return

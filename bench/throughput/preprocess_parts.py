@@ -49,7 +49,10 @@ def main() -> None:
     vocabulary = timed("vocabulary (keep, sort)", counter.vocabulary)
     with tempfile.TemporaryDirectory() as tmp:
         writer = cache.SplitWriter(Path(tmp), np.int32, len(spec.categorical), len(spec.numeric))
-        timed("write codes, numeric, labels", lambda: [writer.append(EncodedArrays(c, *n)) for c, n in zip(codes, numeric)])
+        timed(
+            "write codes, numeric, labels",
+            lambda: [writer.append(EncodedArrays(c, *n)) for c, n in zip(codes, numeric)],
+        )
         writer.close()
         tables_ = counter.code_ids(vocabulary.offsets, vocabulary.id_dtype)
         timed("codes -> ids in place", lambda: cache.map_codes_to_ids(Path(tmp) / "ids.npy", tables_))

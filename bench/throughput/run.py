@@ -84,7 +84,9 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=["deepfm", "nfm", "fm"])
     p.add_argument("--repeats", type=int, default=3, help="rounds of the lit-ctr entries (median reported)")
     p.add_argument("--skip-peers", action="store_true")
-    p.add_argument("--peer-rounds", type=int, default=1, help="rounds the peers run in (from the first; median reported)")
+    p.add_argument(
+        "--peer-rounds", type=int, default=1, help="rounds the peers run in (from the first; median reported)"
+    )
     p.add_argument("--report-only", action="store_true", help="rewrite the report from DATA_DIR/results.json")
     p.add_argument("--remeasure-matmul", action="store_true", help="with --report-only: measure the matmul rate again")
     args = p.parse_args()
@@ -119,7 +121,16 @@ def main() -> None:
                 for library in ("deepctr_torch", "fuxictr"):
                     out = args.data_dir / f"{library}_{model}.json"
                     script = HERE / "peers" / f"{library}_entry.py"
-                    command = [str(PEERS_PYTHON), str(script), "--data", str(data), "--model", model, "--json", str(out)]
+                    command = [
+                        str(PEERS_PYTHON),
+                        str(script),
+                        "--data",
+                        str(data),
+                        "--model",
+                        model,
+                        "--json",
+                        str(out),
+                    ]
                     results.append({**run_json(command, log), "round": round_})
                     print(json.dumps(results[-1]), flush=True)
     rate = matmul_gflops()
@@ -144,7 +155,8 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
     peer_rounds = len({r["round"] for r in results if r["library"] != "lit-ctr"}) or 1
     names = {"deepfm": "DeepFM", "nfm": "NFM", "fm": "FM"}
     lines = [
-        "# Training throughput" + (f": {', '.join(names[m] for m in args.models)}" if args.models != ["deepfm", "nfm", "fm"] else ""),
+        "# Training throughput"
+        + (f": {', '.join(names[m] for m in args.models)}" if args.models != ["deepfm", "nfm", "fm"] else ""),
         "",
         f"One epoch on {args.rows:,} synthetic Criteo-shaped rows (13 numeric + 26 categorical fields, "
         "cardinalities up to 1e6), embedding 10, MLP [400, 400, 400], batch 4096, Adam 1e-3, "
@@ -157,24 +169,41 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
         f"python bench/throughput/run.py --rows {args.rows} --repeats {args.repeats}"
         + (f" --models {' '.join(args.models)}" if args.models != ["deepfm", "nfm", "fm"] else "")
         + (f" --peer-rounds {peer_rounds}" if peer_rounds != 1 else "")
-        + (f" --out {args.out.resolve().relative_to(ROOT)}" if args.out.resolve() != ROOT / "docs" / "throughput.md" else ""),
+        + (
+            f" --out {args.out.resolve().relative_to(ROOT)}"
+            if args.out.resolve() != ROOT / "docs" / "throughput.md"
+            else ""
+        ),
         "```",
         "",
         f"Measured float32 matmul rate at the MLP's shape: {gflops:.1f} GFLOP/s"
-        + (" (measured again after the run, on the idle machine, with --report-only --remeasure-matmul)." if remeasured else "."),
+        + (
+            " (measured again after the run, on the idle machine, with --report-only --remeasure-matmul)."
+            if remeasured
+            else "."
+        ),
         "",
     ]
     pre = [r for r in results if r.get("preprocess_s") is not None]
-    lines += ["## Preprocessing (raw TSV → training arrays)", "", "| library | seconds | rows/s | peak RSS MB |", "|---|---|---|---|"]
+    lines += [
+        "## Preprocessing (raw TSV → training arrays)",
+        "",
+        "| library | seconds | rows/s | peak RSS MB |",
+        "|---|---|---|---|",
+    ]
     ours = [r for r in pre if r["library"] == "lit-ctr"]
     if ours:
         seconds, spread = summarize(ours, "preprocess_s", ".2f")
         peak = max(r["peak_rss_mb"] for r in ours)
-        lines.append(f"| lit-ctr (median{f', range {spread} s' if spread else ''}) | {seconds:.2f} | {ours[0]['rows'] / seconds:,.0f} | {peak:,.0f} |")
+        lines.append(
+            f"| lit-ctr (median{f', range {spread} s' if spread else ''}) | {seconds:.2f} | {ours[0]['rows'] / seconds:,.0f} | {peak:,.0f} |"
+        )
     for r in pre:
         if r["library"] != "lit-ctr":
             run = f"{r['model']} run" + (f", round {r['round'] + 1}" if peer_rounds > 1 else "")
-            lines.append(f"| {r['library']} ({run}) | {r['preprocess_s']:.1f} | {r['rows'] / r['preprocess_s']:,.0f} | {r['peak_rss_mb']:,.0f} |")
+            lines.append(
+                f"| {r['library']} ({run}) | {r['preprocess_s']:.1f} | {r['rows'] / r['preprocess_s']:,.0f} | {r['peak_rss_mb']:,.0f} |"
+            )
     if ours:
         libraries = sorted({r["library"] for r in pre if r["library"] != "lit-ctr"})
         medians = {lib: statistics.median(r["preprocess_s"] for r in pre if r["library"] == lib) for lib in libraries}

@@ -74,7 +74,9 @@ def run_plain(model_name: str, dm, stamps: list[float]) -> None:  # noqa: ANN001
     for index in BatchIndexSampler(len(split), BATCH, shuffle=True, seed=0):
         stamps.append(time.perf_counter())
         batch = split[index]
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(batch["ids"], batch["numeric"]), batch["label"])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            model(batch["ids"], batch["numeric"]), batch["label"]
+        )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -98,7 +100,9 @@ def hook_overhead(rounds: int, steps: int = 3000) -> None:
         optimizer = lr.configure_optimizers()
         start = time.perf_counter()
         for batch in batches:
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(lr(batch["ids"], batch["numeric"]), batch["label"])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                lr(batch["ids"], batch["numeric"]), batch["label"]
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

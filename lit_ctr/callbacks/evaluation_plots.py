@@ -92,7 +92,9 @@ def _log_to_wandb(
 
     fpr, tpr, _ = roc_curve(probabilities, labels)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(points, len(fpr))).round().astype(int))
-    table = wandb.Table(columns=["false positive rate", "true positive rate"], data=np.stack([fpr[keep], tpr[keep]], 1).tolist())
+    table = wandb.Table(
+        columns=["false positive rate", "true positive rate"], data=np.stack([fpr[keep], tpr[keep]], 1).tolist()
+    )
     payload: dict[str, Any] = {f"test/{name}": wandb.Image(str(path)) for name, path in files.items()}
     payload["test/roc_curve"] = wandb.plot.line(table, "false positive rate", "true positive rate", title="ROC (test)")
     payload["trainer/global_step"] = step
@@ -134,7 +136,13 @@ def calibration_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 
         observed = np.bincount(index, weights=y, minlength=bins) / counts
     filled = counts > 0
     ece = float(np.sum(counts[filled] * np.abs(predicted[filled] - observed[filled])) / max(counts.sum(), 1))
-    return {"edges": np.linspace(0, 1, bins + 1), "predicted": predicted, "observed": observed, "counts": counts, "ece": ece}
+    return {
+        "edges": np.linspace(0, 1, bins + 1),
+        "predicted": predicted,
+        "observed": observed,
+        "counts": counts,
+        "ece": ece,
+    }
 
 
 # --------------------------------------------------------------------------- figures
@@ -147,7 +155,9 @@ def _figure(rows: int = 1, height_ratios: list[int] | None = None) -> tuple[Any,
 
     figure = Figure(figsize=(5.5, 5.5 if rows == 1 else 6.5), layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(rows, 1, sharex=rows > 1, gridspec_kw={"height_ratios": height_ratios} if height_ratios else None)
+    axes = figure.subplots(
+        rows, 1, sharex=rows > 1, gridspec_kw={"height_ratios": height_ratios} if height_ratios else None
+    )
     return figure, axes
 
 
@@ -178,7 +188,9 @@ def plot_calibration(probabilities: np.ndarray, labels: np.ndarray, path: str | 
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     edges = stats["edges"]
-    ax_counts.bar(edges[:-1], stats["counts"], width=np.diff(edges), align="edge", color="C1", alpha=0.6, edgecolor="white")
+    ax_counts.bar(
+        edges[:-1], stats["counts"], width=np.diff(edges), align="edge", color="C1", alpha=0.6, edgecolor="white"
+    )
     ax_counts.set(xlim=(0, 1), xlabel="predicted probability", ylabel="rows")
     ax_counts.grid(alpha=0.3)
     figure.savefig(path, dpi=110)
@@ -203,7 +215,9 @@ def plot_probabilities(probabilities: np.ndarray, labels: np.ndarray, path: str 
     figure.savefig(path, dpi=110)
 
 
-def write_plots(probabilities: np.ndarray, labels: np.ndarray, directory: str | Path, bins: int = 10) -> dict[str, Path]:
+def write_plots(
+    probabilities: np.ndarray, labels: np.ndarray, directory: str | Path, bins: int = 10
+) -> dict[str, Path]:
     """Write ``roc.png``, ``calibration.png`` and ``probabilities.png`` into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -113,7 +113,9 @@ class FMPretraining(Callback):
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        missing = [a for a in ("fm_forward", "fm_state_dict", "load_fm_state_dict", "pretraining") if not hasattr(pl_module, a)]
+        missing = [
+            a for a in ("fm_forward", "fm_state_dict", "load_fm_state_dict", "pretraining") if not hasattr(pl_module, a)
+        ]
         if missing:
             raise TypeError(
                 f"FMPretraining needs an FNN-like model (lit_ctr.models.FNN); {type(pl_module).__name__} lacks {missing}"
@@ -201,8 +203,14 @@ class FMPretraining(Callback):
             for group, lr in zip(optimizer.param_groups, lrs, strict=True):
                 group["lr"] = lr
         self.transferred, self.best_state = True, None
-        best = "the last FM" if self.best_auc is None else f"the FM of epoch {self.best_epoch} (fm/val/auc {self.best_auc:.4f})"
-        rank_zero_info(f"FMPretraining: {best} copied into the FNN vectors; FNN phase starts at epoch {trainer.current_epoch}")
+        best = (
+            "the last FM"
+            if self.best_auc is None
+            else f"the FM of epoch {self.best_epoch} (fm/val/auc {self.best_auc:.4f})"
+        )
+        rank_zero_info(
+            f"FMPretraining: {best} copied into the FNN vectors; FNN phase starts at epoch {trainer.current_epoch}"
+        )
 
     def _hold(self, trainer: Trainer) -> None:
         """Keep phase-2 monitors from ranking (or missing) phase-1 validations."""

@@ -65,9 +65,7 @@ def data_statistics(datamodule: Any) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "rows": {split: int(n) for split, n in meta.get("rows", {}).items()},
         "positive_rate": {split: float(r) for split, r in meta.get("positive_rate", {}).items()},
-        "fields": {
-            f.name: {"cardinality": len(f.values), "vocabulary_size": f.size} for f in vocabulary.fields
-        },
+        "fields": {f.name: {"cardinality": len(f.values), "vocabulary_size": f.size} for f in vocabulary.fields},
         "vocabulary_size": vocabulary.total_size,
         "num_categorical": len(vocabulary.fields),
         "num_numeric": int(meta.get("num_numeric", 0)),

@@ -111,8 +111,7 @@ class BatchIndexSampler(DistributedSampler):
             share = self.num_rows // self.num_replicas
         else:
             share = (
-                self.num_rows * (self.rank + 1) // self.num_replicas
-                - self.num_rows * self.rank // self.num_replicas
+                self.num_rows * (self.rank + 1) // self.num_replicas - self.num_rows * self.rank // self.num_replicas
             )
         return math.ceil(share / self.batch_size)
 
@@ -292,8 +291,7 @@ class BlockSplit(Dataset):
             local = rows - block * self.block_rows
             return {name: take_rows(array, local) for name, array in data.items()}
         batch = {
-            name: np.empty((len(rows), *column.shape[1:]), dtype=column.dtype)
-            for name, column in self._columns.items()
+            name: np.empty((len(rows), *column.shape[1:]), dtype=column.dtype) for name, column in self._columns.items()
         }
         for block in needed.tolist():
             data = self._block(block, keep)

@@ -261,7 +261,14 @@ class CTRDataModule(LightningDataModule):
                 if time.perf_counter() - last >= PROGRESS_SECONDS:  # progress inside a large file
                     last = time.perf_counter()
                     log.info("lit-ctr: reading %s: %d rows so far (%.0f rows/s)", p, rows, rows / (last - start))
-            log.info("lit-ctr: read %s: %d rows in %.1f s (file %d of %d)", p, rows, time.perf_counter() - start, i, len(paths))
+            log.info(
+                "lit-ctr: read %s: %d rows in %.1f s (file %d of %d)",
+                p,
+                rows,
+                time.perf_counter() - start,
+                i,
+                len(paths),
+            )
 
     def _chunks(self, paths: list[Path], passes: int) -> _Chunks:
         """The prepared chunks of ``paths`` for ``passes`` passes (kept between them when small)."""
@@ -298,7 +305,11 @@ class CTRDataModule(LightningDataModule):
             files = ", ".join(str(p) for p in inputs["train"]) if self.path is None else str(self.path)
             raise DataError("the train split has no rows", file=files)
         vocabulary = counter.vocabulary()
-        log.info("lit-ctr: fitted the vocabulary on the train split: %d ids over %d categorical fields", vocabulary.total_size, len(vocabulary.fields))
+        log.info(
+            "lit-ctr: fitted the vocabulary on the train split: %d ids over %d categorical fields",
+            vocabulary.total_size,
+            len(vocabulary.fields),
+        )
         cache.write_json(tmp / "vocabulary.json", vocabulary.to_dict())
         field_dims = vocabulary.sizes
         if written:
@@ -311,7 +322,9 @@ class CTRDataModule(LightningDataModule):
 
         for source, chunks in sources.items():
             splits = [source] if routes is None else routed
-            writers = {split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits}
+            writers = {
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits
+            }
             self._write(writers, read_ahead(chunks), encoder, routes)
             written.update(writers)
         for split, writer in written.items():
@@ -327,7 +340,9 @@ class CTRDataModule(LightningDataModule):
                 "field_dims": field_dims,
                 "num_numeric": num_numeric,
                 "positive_rate": {
-                    split: written[split].label_sum / max(written[split].rows, 1) for split in SPLITS if split in written
+                    split: written[split].label_sum / max(written[split].rows, 1)
+                    for split in SPLITS
+                    if split in written
                 },
             },
         )
@@ -368,7 +383,9 @@ class CTRDataModule(LightningDataModule):
             raise
         for split, writer in writers.items():
             writer.close()
-            log.info("lit-ctr: encoded the %s split: %d rows in %.1f s", split, writer.rows, time.perf_counter() - start)
+            log.info(
+                "lit-ctr: encoded the %s split: %d rows in %.1f s", split, writer.rows, time.perf_counter() - start
+            )
 
     def _split_rows(self, chunks: _Chunks) -> tuple[Iterator[pl.DataFrame], np.ndarray, list[str]]:
         """Cut ``path`` by ``split_fractions``: the train rows (chunk by chunk), every

@@ -57,9 +57,7 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
     # to name the first bad cell.
     categorical = [f for f in schema.fields if f.kind == "categorical"]
     numeric = [f for f in schema.fields if f.kind == "numeric"]
-    texts = frame.select(
-        [pl.col(f.name).str.strip_chars() for f in categorical] + [pl.col(f.name) for f in numeric]
-    )
+    texts = frame.select([pl.col(f.name).str.strip_chars() for f in categorical] + [pl.col(f.name) for f in numeric])
     parsed = texts.select(pl.col(f.name).cast(pl.Float64, strict=False) for f in numeric)
     failing = _failing(texts, parsed, numeric)
     if failing:
@@ -155,9 +153,7 @@ def _raise_bad_numeric(table: RawTable, f: Field) -> None:
     non_finite = present & (value.is_nan() | value.is_infinite())
     if non_finite.fill_null(False).any():
         row = _first_row(table, non_finite.fill_null(False))
-        raise DataError(
-            f"expected a finite number, found {raw[row]!r}", column=f.name, **table.locate(row)
-        )
+        raise DataError(f"expected a finite number, found {raw[row]!r}", column=f.name, **table.locate(row))
     if f.transform == "bucketize":
         too_low = (present & (value < -(2.0**63))).fill_null(False)
         if too_low.any():  # int(x) would not fit the 64-bit bucket

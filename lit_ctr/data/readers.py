@@ -387,9 +387,7 @@ def _libfm_field(exploded: pl.DataFrame, fmt: FileFormat, num_fields: int, path:
         return exploded["pos"].cast(pl.Int64)
     starts = list(fmt.field_starts)
     if len(starts) != num_fields or starts != sorted(starts):
-        raise DataError(
-            f"file_format.field_starts: expected {num_fields} increasing start indices, got {starts}"
-        )
+        raise DataError(f"file_format.field_starts: expected {num_fields} increasing start indices, got {starts}")
     idx = exploded["idx"]
     upper = fmt.num_features
     outside = (idx < starts[0]) | (idx >= upper if upper is not None else False)

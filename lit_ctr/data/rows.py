@@ -13,7 +13,7 @@ them; unseen values map to the field's out-of-vocabulary id and missing values
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import polars as pl
 
@@ -23,7 +23,7 @@ from lit_ctr.data.readers import RawTable, expand_paths, read_table
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary
 
-Rows = Union[str, Path, pl.DataFrame, list[dict[str, Any]], Any]
+Rows = str | Path | pl.DataFrame | list[dict[str, Any]] | Any
 """A path or glob, a polars or pandas frame, or a list of dicts."""
 
 
@@ -74,7 +74,9 @@ def rows_table(rows: Any, schema: Schema) -> RawTable:
     keep = ([schema.label] if schema.label in frame.columns else []) + names
     nested = [c for c in keep if frame.schema[c].is_nested() or frame.schema[c] == pl.Object]
     if nested:
-        raise DataError(f"column(s) {nested} hold lists, structs or objects; expected one value per cell", file="<rows>")
+        raise DataError(
+            f"column(s) {nested} hold lists, structs or objects; expected one value per cell", file="<rows>"
+        )
     try:
         frame = frame.select(pl.col(c).cast(pl.String) for c in keep)
     except pl.exceptions.PolarsError as exc:  # e.g. bytes that are not UTF-8 text
@@ -86,7 +88,9 @@ def _from_dicts(rows: list[dict[str, Any]] | tuple, names: list[str]) -> pl.Data
     """Dicts as string columns: ``str(value)``, with None/NaN and absent keys as nulls."""
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            raise DataError(f"expected a list of dicts (column name → value), row {i} is a {type(row).__name__}", file="<rows>")
+            raise DataError(
+                f"expected a list of dicts (column name → value), row {i} is a {type(row).__name__}", file="<rows>"
+            )
     present = set().union(*(row.keys() for row in rows)) if rows else set()
     return pl.DataFrame(
         {

@@ -93,15 +93,15 @@ class Schema:
             if f.kind not in ("categorical", "numeric"):
                 raise SchemaError(f"{where}: kind must be 'categorical' or 'numeric', got {f.kind!r}")
             if f.transform not in ("none", "log1p", "bucketize"):
-                raise SchemaError(
-                    f"{where}: transform must be 'none', 'log1p' or 'bucketize', got {f.transform!r}"
-                )
+                raise SchemaError(f"{where}: transform must be 'none', 'log1p' or 'bucketize', got {f.transform!r}")
             if f.kind == "categorical" and f.transform != "none":
                 raise SchemaError(f"{where}: transform applies to numeric fields only")
             if isinstance(f.min_count, bool) or not isinstance(f.min_count, int) or f.min_count < 1:
                 raise SchemaError(f"{where}: min_count must be an integer >= 1, got {f.min_count!r}")
             if not _is_float32(f.fill_value):
-                raise SchemaError(f"{where}: fill_value must be a finite number within float32 range, got {f.fill_value!r}")
+                raise SchemaError(
+                    f"{where}: fill_value must be a finite number within float32 range, got {f.fill_value!r}"
+                )
         if self.label_mapping is not None:
             if not isinstance(self.label_mapping, dict) or not self.label_mapping:
                 raise SchemaError(
@@ -143,7 +143,9 @@ def _as_field(i: int, spec: Any) -> Field:
     if isinstance(spec, Field):
         return spec
     if not isinstance(spec, dict):
-        raise SchemaError(f"schema.fields[{i}]: expected a mapping like {{name: user, kind: categorical}}, got {spec!r}")
+        raise SchemaError(
+            f"schema.fields[{i}]: expected a mapping like {{name: user, kind: categorical}}, got {spec!r}"
+        )
     unknown = [k for k in spec if k not in _FIELD_KEYS]
     if unknown:
         raise SchemaError(f"schema.fields[{i}]: unknown key(s) {unknown}; a field takes {', '.join(_FIELD_KEYS)}")
@@ -222,9 +224,7 @@ class FileFormat:
         if not isinstance(self.null_values, (list, tuple)) or not all(isinstance(v, str) for v in self.null_values):
             raise SchemaError(f"file_format.null_values: expected a list of strings, got {self.null_values!r}")
         starts = self.field_starts
-        if starts is not None and (
-            not isinstance(starts, (list, tuple)) or not all(_is_index(x) for x in starts)
-        ):
+        if starts is not None and (not isinstance(starts, (list, tuple)) or not all(_is_index(x) for x in starts)):
             raise SchemaError(f"file_format.field_starts: expected a list of non-negative integers, got {starts!r}")
         if self.num_features is not None and not (_is_index(self.num_features) and self.num_features > 0):
             raise SchemaError(f"file_format.num_features: expected a positive integer, got {self.num_features!r}")

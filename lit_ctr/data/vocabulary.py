@@ -143,7 +143,13 @@ class VocabularyCounter:
         """Keep each field's values seen at least ``min_count`` times, most frequent first
         (ties by value)."""
         queries = [
-            pl.DataFrame({"value": categories.to_series()[: len(counts)], "n": counts, "code": np.arange(len(counts), dtype=np.int64)})
+            pl.DataFrame(
+                {
+                    "value": categories.to_series()[: len(counts)],
+                    "n": counts,
+                    "code": np.arange(len(counts), dtype=np.int64),
+                }
+            )
             .lazy()
             .filter(pl.col("value").is_not_null() & (pl.col("n") >= f.min_count))
             .sort(["n", "value"], descending=[True, False])

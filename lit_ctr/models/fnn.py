@@ -133,7 +133,9 @@ class FNN(CTRModule):
             part = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             expected = layer.state_dict()
             if part.keys() != expected.keys():
-                raise ValueError(f"FM weights: expected {sorted(prefix + k for k in expected)}, got {sorted(prefix + k for k in part)}")
+                raise ValueError(
+                    f"FM weights: expected {sorted(prefix + k for k in expected)}, got {sorted(prefix + k for k in part)}"
+                )
             for key, value in part.items():
                 if value.shape != expected[key].shape:
                     raise ValueError(

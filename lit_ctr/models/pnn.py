@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn

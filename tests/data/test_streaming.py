@@ -12,8 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lit_ctr.data import DataError, Field, FileFormat, Schema
-from lit_ctr.data import datamodule, encoding, readers
+from lit_ctr.data import DataError, Field, FileFormat, Schema, datamodule, encoding, readers
 from lit_ctr.data.batching import BatchIndexSampler, BlockShuffleSampler, BlockSplit, EncodedSplit
 from lit_ctr.data.cache import SplitWriter, load_split, map_codes_to_ids, save_split
 from lit_ctr.data.encoding import EncodedArrays, Encoder, encode
@@ -154,9 +153,9 @@ def test_chunked_headerless_tsv_and_parquet_give_the_same_arrays(tmp_path, make_
     rows = random_rows(rng, 40)
     tsv = write_csv(tmp_path / "a.tsv", rows, sep="\t", header=False, blank_every=5)
     parquet = tmp_path / "a.parquet"
-    pl.DataFrame(
-        {name: [r[i] or None for r in rows] for i, name in enumerate(HEADER)}
-    ).write_parquet(parquet, row_group_size=6)
+    pl.DataFrame({name: [r[i] or None for r in rows] for i, name in enumerate(HEADER)}).write_parquet(
+        parquet, row_group_size=6
+    )
     for path in (tsv, parquet):
         whole = make_dm(schema=SCHEMA, train_path=str(path), cache_dir=str(tmp_path / f"{path.name}-1"))
         chunked = make_dm(schema=SCHEMA, train_path=str(path), cache_dir=str(tmp_path / f"{path.name}-2"), chunk_rows=4)
@@ -167,7 +166,9 @@ def test_encoding_matches_a_plain_dictionary_lookup(tmp_path, files, make_dm):
     """Frequency-ordered ids (ties by value), min_count, OOV 0 and missing 1, per field offsets."""
     dm = make_dm(schema=SCHEMA, chunk_rows=5, **files)
     splits = encoded(dm)
-    train = pl.concat([pl.read_csv(p, infer_schema=False) for p in sorted(Path(files["train_path"]).parent.glob("*.csv"))])
+    train = pl.concat(
+        [pl.read_csv(p, infer_schema=False) for p in sorted(Path(files["train_path"]).parent.glob("*.csv"))]
+    )
     for column, field in enumerate(dm.vocabulary.fields):
         if field.name == "count":
             continue  # bucketized: checked by the encoding tests
@@ -267,7 +268,10 @@ def test_vocabulary_counter_over_many_chunks_equals_fitting_at_once():
     schema = Schema(fields=[Field("n", min_count=2), Field("value")])  # names that clash with helper columns
     frames = [
         pl.DataFrame(
-            {"n": [rng.choice(["a", "b", "c", None, "d"]) for _ in range(7)], "value": [f"v{rng.randrange(9)}" for _ in range(7)]}
+            {
+                "n": [rng.choice(["a", "b", "c", None, "d"]) for _ in range(7)],
+                "value": [f"v{rng.randrange(9)}" for _ in range(7)],
+            }
         )
         for _ in range(15)
     ]
@@ -282,7 +286,10 @@ def test_codes_mapped_through_code_ids_equal_the_encoders_ids():
     schema = Schema(fields=[Field("n", min_count=2), Field("value")])
     frames = [
         pl.DataFrame(
-            {"n": [rng.choice(["a", "b", "c", None, "d"]) for _ in range(7)], "value": [f"v{rng.randrange(9)}" for _ in range(7)]}
+            {
+                "n": [rng.choice(["a", "b", "c", None, "d"]) for _ in range(7)],
+                "value": [f"v{rng.randrange(9)}" for _ in range(7)],
+            }
         )
         for _ in range(5)
     ]
@@ -347,7 +354,11 @@ def test_split_writer_appends_chunks_into_files_equal_to_np_save(tmp_path):
     )
     writer = SplitWriter(tmp_path / "chunked", np.int32, 3, 2)
     for start in range(0, 23, 5):
-        writer.append(EncodedArrays(whole.ids[start : start + 5], whole.numeric[start : start + 5], whole.labels[start : start + 5]))
+        writer.append(
+            EncodedArrays(
+                whole.ids[start : start + 5], whole.numeric[start : start + 5], whole.labels[start : start + 5]
+            )
+        )
     assert writer.close() == 23
     save_split(tmp_path / "saved", whole)
     for name in ("ids", "numeric", "labels"):

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from lit_ctr.cli import LitCtrCLI, build_cli
+
 from lit_ctr.models import CTRModule
 
 REPO = Path(__file__).resolve().parents[2]

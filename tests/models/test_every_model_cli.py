@@ -7,9 +7,9 @@ import inspect
 import numpy as np
 import polars as pl
 import pytest
+from lit_ctr.cli import main
 
 import lit_ctr.models
-from lit_ctr.cli import main
 from lit_ctr.models import CTRModule
 
 MODELS = [

@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lit_ctr.cli import build_cli, main
 
 from lit_ctr.callbacks import FMPretraining
-from lit_ctr.cli import build_cli, main
 from lit_ctr.data import SyntheticCTRDataModule
 from lit_ctr.models import FM, FNN
 from lit_ctr.scoring import score

@@ -7,9 +7,7 @@ from lit_ctr.layers import MLP, BiInteraction, FeatureEmbedding, FeaturesLinear,
 
 def naive_pairwise(vectors: torch.Tensor) -> torch.Tensor:
     fields = vectors.shape[1]
-    return sum(
-        (vectors[:, i] * vectors[:, j]).sum(-1) for i, j in itertools.combinations(range(fields), 2)
-    )
+    return sum((vectors[:, i] * vectors[:, j]).sum(-1) for i, j in itertools.combinations(range(fields), 2))
 
 
 def test_fm_interaction_equals_naive_pairwise_sum():

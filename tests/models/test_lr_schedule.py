@@ -14,7 +14,14 @@ from lit_ctr.models import FM
 
 def batches(n: int = 2) -> torch.utils.data.DataLoader:
     torch.manual_seed(0)
-    data = [{"ids": torch.randint(0, 10, (16, 2)), "numeric": torch.zeros(16, 0), "label": torch.randint(0, 2, (16,)).float()} for _ in range(n)]
+    data = [
+        {
+            "ids": torch.randint(0, 10, (16, 2)),
+            "numeric": torch.zeros(16, 0),
+            "label": torch.randint(0, 2, (16,)).float(),
+        }
+        for _ in range(n)
+    ]
     return torch.utils.data.DataLoader(data, batch_size=None)
 
 

@@ -43,7 +43,10 @@ def test_sparse_models_fuse_the_dense_optimizer_only():
 
 def test_the_fused_step_is_the_same_adam_update():
     models = [deepfm(), deepfm()]
-    optimizers = [prefer_fused(torch.optim.Adam(models[0].parameters(), lr=0.01)), torch.optim.Adam(models[1].parameters(), lr=0.01, fused=False)]
+    optimizers = [
+        prefer_fused(torch.optim.Adam(models[0].parameters(), lr=0.01)),
+        torch.optim.Adam(models[1].parameters(), lr=0.01, fused=False),
+    ]
     ids, numeric, label = torch.tensor([[0, 6], [3, 11]]), torch.randn(2, 1), torch.tensor([1.0, 0.0])
     for _ in range(3):
         for model, optimizer in zip(models, optimizers, strict=True):

@@ -6,9 +6,9 @@ import inspect
 
 import polars as pl
 import pytest
+from lit_ctr.cli import main
 
 import lit_ctr.models
-from lit_ctr.cli import main
 from lit_ctr.models import CTRModule
 
 
@@ -21,7 +21,11 @@ def model_names() -> list[str]:
 
 @pytest.mark.parametrize("model", model_names())
 def test_bf16_mixed_fit_on_cpu_gives_finite_loss_and_auc(model, write_config):
-    small = {"hidden_units": [16, 8]} if "hidden_units" in inspect.signature(getattr(lit_ctr.models, model)).parameters else {}
+    small = (
+        {"hidden_units": [16, 8]}
+        if "hidden_units" in inspect.signature(getattr(lit_ctr.models, model)).parameters
+        else {}
+    )
     config = write_config(model, small, max_epochs=1, precision="bf16-mixed")
     main(["fit", "--config", str(config)])
     metrics = pl.read_csv(config.parent / "runs" / "test" / "version_0" / "metrics.csv")

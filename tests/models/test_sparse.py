@@ -23,7 +23,8 @@ def test_sparse_model_uses_a_sparse_optimizer_for_the_tables_and_the_usual_one_f
     sparse_opt, dense_opt = model.configure_optimizers()
     assert isinstance(sparse_opt, torch.optim.SparseAdam) and isinstance(dense_opt, torch.optim.Adam)
     assert {id(p) for g in sparse_opt.param_groups for p in g["params"]} == {
-        id(model.embedding.table.weight), id(model.linear.table.weight)
+        id(model.embedding.table.weight),
+        id(model.linear.table.weight),
     }
 
 
@@ -33,4 +34,3 @@ def test_sparse_step_changes_only_the_rows_in_the_batch():
     fit_one_step(model, torch.tensor([[0, 6], [1, 6]]))
     changed = (model.embedding.table.weight.detach() != before).any(dim=1).nonzero().flatten().tolist()
     assert changed == [0, 1, 6]
-

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import pytest
 import torch
 from lightning.pytorch.cli import OptimizerCallable
+from lit_ctr.cli import build_cli, main
 from torch import Tensor
 
-from lit_ctr.cli import build_cli, main
 from lit_ctr.layers import MLP, FeatureEmbedding
 from lit_ctr.models import CTRModule, DeepFM
 

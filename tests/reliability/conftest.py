@@ -10,7 +10,6 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
-
 from lit_ctr.cli import main
 from synthetic_config import synthetic_data_config
 
@@ -77,14 +76,19 @@ def fit_config(tmp_path: Path, synthetic_files: dict[str, Path], shared_cache: P
 
 
 @pytest.fixture(scope="session")
-def reference_run(tmp_path_factory: pytest.TempPathFactory, synthetic_files: dict[str, Path], shared_cache: Path) -> Path:
+def reference_run(
+    tmp_path_factory: pytest.TempPathFactory, synthetic_files: dict[str, Path], shared_cache: Path
+) -> Path:
     """The config of one uninterrupted in-process fit, already run."""
     config = write_fit_config(tmp_path_factory.mktemp("reference"), synthetic_files, shared_cache)
     main(["fit", "--config", str(config)])
     return config
 
 
-LARGE_SCHEMA = {"label": "label", "fields": [{"name": "I1", "kind": "numeric", "transform": "log1p"}] + [{"name": f"C{i}"} for i in range(1, 5)]}
+LARGE_SCHEMA = {
+    "label": "label",
+    "fields": [{"name": "I1", "kind": "numeric", "transform": "log1p"}] + [{"name": f"C{i}"} for i in range(1, 5)],
+}
 
 
 @pytest.fixture(scope="session")

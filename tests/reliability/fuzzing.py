@@ -47,12 +47,33 @@ def fuzz_settings(max_examples: int) -> settings:
 # ---------------------------------------------------------------------- text
 # What polars' str.strip_chars() strips: the Unicode White_Space characters (Python's
 # str.isspace() also counts \x1c-\x1f, which polars keeps).
-WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
 
 # Any Unicode scalar value except surrogates (which no UTF-8 file can hold) and line
 # breaks (a quoted value may not span lines: tested separately, as allowed errors).
 _ANY_CHAR = st.characters(codec="utf-8", exclude_characters="\r\n")
-_TRICKY = ['"', "'", ",", ";", "|", "\t", " ", '""', '","', '"a,b"', "a\"b", "\\", ":", "NA", "null", "None", "\ufeff", "\x00"]
+_TRICKY = [
+    '"',
+    "'",
+    ",",
+    ";",
+    "|",
+    "\t",
+    " ",
+    '""',
+    '","',
+    '"a,b"',
+    'a"b',
+    "\\",
+    ":",
+    "NA",
+    "null",
+    "None",
+    "\ufeff",
+    "\x00",
+]
 
 
 def _long(piece: str, times: int) -> str:
@@ -69,7 +90,21 @@ text_values = st.one_of(
 
 # Field and label names: printable, one line, and a few that collide with helper
 # columns the readers use internally.
-_RESERVED_LOOKING = ["row", "line", "label", "n", "value", "idx", "val", "pos", "pair", "field", "blank", "index", "len"]
+_RESERVED_LOOKING = [
+    "row",
+    "line",
+    "label",
+    "n",
+    "value",
+    "idx",
+    "val",
+    "pos",
+    "pair",
+    "field",
+    "blank",
+    "index",
+    "len",
+]
 names = st.one_of(
     st.sampled_from(_RESERVED_LOOKING),
     st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), min_size=1, max_size=10).filter(
@@ -105,7 +140,24 @@ class Cell:
     multiline: bool = False
 
 
-_JUNK_NUMBERS = ["abc", "1..2", "--1", "1e", "n/a", "½", "1 2", "0x1F", "١٢", "1_000", "nan", "NaN", "inf", "-Infinity", "1e400", "-1e999"]
+_JUNK_NUMBERS = [
+    "abc",
+    "1..2",
+    "--1",
+    "1e",
+    "n/a",
+    "½",
+    "1 2",
+    "0x1F",
+    "١٢",
+    "1_000",
+    "nan",
+    "NaN",
+    "inf",
+    "-Infinity",
+    "1e400",
+    "-1e999",
+]
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -175,7 +227,9 @@ def label_cell(draw: st.DrawFn) -> Cell:
     return Cell(good, good, float(good))
 
 
-BAD_LABELS = st.sampled_from(["2", "-1", "yes", "", "0.5", "nan", "1e400"]).map(lambda t: Cell(t or None, t, None, bad=True))
+BAD_LABELS = st.sampled_from(["2", "-1", "yes", "", "0.5", "nan", "1e400"]).map(
+    lambda t: Cell(t or None, t, None, bad=True)
+)
 
 
 # ---------------------------------------------------------------------- tables
@@ -198,7 +252,9 @@ class Table:
 
 
 @st.composite
-def schemas(draw: st.DrawFn, max_fields: int = 5, kinds: tuple[str, ...] = ("categorical", "log1p", "none", "bucketize")) -> Schema:
+def schemas(
+    draw: st.DrawFn, max_fields: int = 5, kinds: tuple[str, ...] = ("categorical", "log1p", "none", "bucketize")
+) -> Schema:
     """A valid schema: 1..max_fields uniquely named fields of random kinds."""
     label = draw(names)
     field_names = draw(st.lists(names.filter(lambda n: n != label), min_size=1, max_size=max_fields, unique=True))
@@ -218,7 +274,11 @@ def schemas(draw: st.DrawFn, max_fields: int = 5, kinds: tuple[str, ...] = ("cat
 
 @st.composite
 def tables(
-    draw: st.DrawFn, max_rows: int = 8, allow_bad: bool = True, allow_multiline: bool = False, schema: Schema | None = None
+    draw: st.DrawFn,
+    max_rows: int = 8,
+    allow_bad: bool = True,
+    allow_multiline: bool = False,
+    schema: Schema | None = None,
 ) -> Table:
     """Valid rows for a random schema; with ``allow_bad``, one time in three one cell
     (a label or a numeric value) is replaced by a bad one."""

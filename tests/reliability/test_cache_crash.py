@@ -58,7 +58,14 @@ def test_encoding_killed_midway_leaves_no_trusted_entry_and_the_next_run_encodes
     pause_at, large_tsv, tmp_path, caplog
 ):
     cache_dir = tmp_path / "cache"
-    args = [str(large_tsv["train"]), str(large_tsv["valid"]), str(cache_dir), pause_at, json.dumps(LARGE_SCHEMA), json.dumps(FORMAT)]
+    args = [
+        str(large_tsv["train"]),
+        str(large_tsv["valid"]),
+        str(cache_dir),
+        pause_at,
+        json.dumps(LARGE_SCHEMA),
+        json.dumps(FORMAT),
+    ]
     encoder = subprocess.Popen([sys.executable, "-c", ENCODER, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert encoder.stdout.readline().strip() == "paused"

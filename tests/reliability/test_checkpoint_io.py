@@ -12,9 +12,9 @@ import torch
 from conftest import EPOCHS, STEPS_PER_EPOCH, run_dir
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.plugins.precision import DoublePrecision
+from lit_ctr.cli import build_cli
 
 from lit_ctr.callbacks import AtomicCheckpointIO
-from lit_ctr.cli import build_cli
 
 
 def test_atomic_checkpoint_io_writes_a_file_that_loads_with_weights_only(tmp_path):

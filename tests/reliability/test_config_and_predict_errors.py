@@ -7,8 +7,8 @@ import pytest
 import torch
 import yaml
 from conftest import run_dir
-
 from lit_ctr.cli import console_main, main
+
 from lit_ctr.data import DataError, Schema, SchemaError
 from lit_ctr.scoring import score
 
@@ -75,10 +75,14 @@ def test_missing_training_file_in_a_config_names_the_file(fit_config, tmp_path):
     assert info.value.file == str(tmp_path / "nope.tsv")
 
 
-def test_the_executable_ends_bad_input_with_one_located_error_line_and_status_2(fit_config, tmp_path, capsys, monkeypatch):
+def test_the_executable_ends_bad_input_with_one_located_error_line_and_status_2(
+    fit_config, tmp_path, capsys, monkeypatch
+):
     missing = tmp_path / "nope.tsv"
     monkeypatch.delenv("LIT_CTR_TRACEBACK", raising=False)
-    monkeypatch.setattr("sys.argv", ["lit-ctr", "fit", "--config", str(fit_config()), "--data.init_args.train_path", str(missing)])
+    monkeypatch.setattr(
+        "sys.argv", ["lit-ctr", "fit", "--config", str(fit_config()), "--data.init_args.train_path", str(missing)]
+    )
     with pytest.raises(SystemExit) as info:
         console_main()
     err = capsys.readouterr().err
@@ -89,7 +93,10 @@ def test_the_executable_ends_bad_input_with_one_located_error_line_and_status_2(
 
 def test_the_executable_shows_the_traceback_when_asked(fit_config, tmp_path, monkeypatch):
     monkeypatch.setenv("LIT_CTR_TRACEBACK", "1")
-    monkeypatch.setattr("sys.argv", ["lit-ctr", "fit", "--config", str(fit_config()), "--data.init_args.train_path", str(tmp_path / "nope.tsv")])
+    monkeypatch.setattr(
+        "sys.argv",
+        ["lit-ctr", "fit", "--config", str(fit_config()), "--data.init_args.train_path", str(tmp_path / "nope.tsv")],
+    )
     with pytest.raises(DataError, match="no such file"):
         console_main()
 
@@ -112,7 +119,9 @@ def test_score_lists_the_schema_columns_the_rows_lack(reference_run, synthetic_f
 def test_score_lists_the_schema_columns_a_file_lacks(reference_run, synthetic_files, tmp_path):
     best = run_dir(reference_run) / "checkpoints" / "best.ckpt"
     path = tmp_path / "rows.tsv"  # scored with the training format: headerless TSV, label + 8 fields
-    raw_rows(synthetic_files).drop("C6").with_columns(label=pl.lit("0")).write_csv(path, separator="\t", include_header=False)
+    raw_rows(synthetic_files).drop("C6").with_columns(label=pl.lit("0")).write_csv(
+        path, separator="\t", include_header=False
+    )
     with pytest.raises(DataError, match=r"expected 9 fields separated by '\\t', found 8") as info:
         score(best, path)
     assert info.value.file == str(path) and info.value.line == 1
@@ -132,7 +141,9 @@ def test_cli_predict_lists_the_schema_columns_the_file_lacks(reference_run, synt
     args = ["predict", "--config", str(reference_run), "--ckpt_path", str(best), "--trainer.logger", "false",
             "--data.init_args.predict_path", str(path),
             "--data.init_args.predict_file_format", '{"kind": "csv"}', "--predictions.output", str(tmp_path / "p.csv")]  # fmt: skip
-    with pytest.raises(DataError, match=r"lacks schema column\(s\) \['C6'\]; it has \['I1', 'I2', 'C1', 'C2', 'C3', 'C4', 'C5'\]") as info:
+    with pytest.raises(
+        DataError, match=r"lacks schema column\(s\) \['C6'\]; it has \['I1', 'I2', 'C1', 'C2', 'C3', 'C4', 'C5'\]"
+    ) as info:
         main(args)
     assert info.value.file == str(path)
 

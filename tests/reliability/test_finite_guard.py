@@ -8,9 +8,9 @@ import pytest
 import torch
 from conftest import STEPS_PER_EPOCH, run_dir, write_fit_config
 from crash_helpers import run_lit_ctr
+from lit_ctr.cli import main
 
 from lit_ctr.callbacks import FiniteLossGuard, NonFiniteLossError, NonFiniteWeightsError
-from lit_ctr.cli import main
 
 BAD_STEP = STEPS_PER_EPOCH + 6  # epoch 1, batch 6
 
@@ -85,7 +85,9 @@ def test_nan_weights_never_overwrite_the_last_checkpoint(fit_config):
 def test_checking_every_n_steps_still_names_the_first_bad_step_and_saves_no_nan_weights(fit_config):
     config = fit_config()
     with pytest.raises(NonFiniteLossError, match=rf"NaN at global step {BAD_STEP} \(epoch 1, batch 6\)"):
-        main(["fit", "--config", str(config), *bad_loss_args(".nan", "--finite_loss_guard.check_every_n_steps", "1000")])
+        main(
+            ["fit", "--config", str(config), *bad_loss_args(".nan", "--finite_loss_guard.check_every_n_steps", "1000")]
+        )
     for name in ("best.ckpt", "last.ckpt"):
         assert checkpoint_weights_are_finite(run_dir(config) / "checkpoints" / name), name
 

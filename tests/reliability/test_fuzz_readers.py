@@ -102,7 +102,9 @@ def test_quoted_line_breaks_encode_correctly_or_raise_data_error(table, separato
 @given(table=tables(), typed=st.booleans())
 def test_parquet_encodes_correctly_or_raises_data_error(table, typed):
     write = lambda p: write_parquet(table, p, typed)  # noqa: E731
-    assert_encodes_or_raises_data_error(table, lambda: encode_file(write, "a.parquet", table.schema, FileFormat()), None)
+    assert_encodes_or_raises_data_error(
+        table, lambda: encode_file(write, "a.parquet", table.schema, FileFormat()), None
+    )
 
 
 @st.composite
@@ -167,7 +169,9 @@ def test_libfm_encodes_correctly_or_raises_data_error(case):
 
 
 # ---------------------------------------------------------------------- garbage in
-GARBAGE_SCHEMA = Schema(fields=[Field("a"), Field("b", kind="numeric"), Field("c", kind="numeric", transform="bucketize")])
+GARBAGE_SCHEMA = Schema(
+    fields=[Field("a"), Field("b", kind="numeric"), Field("c", kind="numeric", transform="bucketize")]
+)
 NEAR_TEXT = st.text(st.sampled_from(list('01,;\t\n\r" ab:.-e\x00\ufeffé')), max_size=120)
 
 
@@ -238,7 +242,11 @@ def test_rows_given_in_memory_encode_or_raise_data_error(rows):
     schema = GARBAGE_SCHEMA
     train = pl.DataFrame({"a": ["x", "y"], "c": ["1", "2"]})
     vocabulary = fit_vocabulary([train], schema)
-    preprocessing = {"schema": schema.to_dict(), "file_format": FileFormat().to_dict(), "vocabulary": vocabulary.to_dict()}
+    preprocessing = {
+        "schema": schema.to_dict(),
+        "file_format": FileFormat().to_dict(),
+        "vocabulary": vocabulary.to_dict(),
+    }
     try:
         arrays = encode_rows(preprocessing, rows)
     except DataError as error:

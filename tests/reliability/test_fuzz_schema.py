@@ -42,7 +42,9 @@ SCHEMA_ARGS = st.fixed_dictionaries(
     {"fields": mostly(st.lists(FIELD, min_size=1, max_size=4))},
     optional={
         "label": mostly(names),
-        "label_mapping": mostly(st.dictionaries(st.one_of(names, st.integers()), st.sampled_from([0, 1, 0.0, True]), max_size=3)),
+        "label_mapping": mostly(
+            st.dictionaries(st.one_of(names, st.integers()), st.sampled_from([0, 1, 0.0, True]), max_size=3)
+        ),
     },
 )
 
@@ -59,7 +61,10 @@ def test_schema_from_random_values_is_consistent_or_raises_schema_error(args):
     field_names = [f.name for f in schema.fields]
     assert all(isinstance(n, str) and n for n in field_names + [schema.label])
     assert len(set(field_names)) == len(field_names) and schema.label not in field_names
-    assert all(f.kind in ("categorical", "numeric") and isinstance(f.min_count, int) and f.min_count >= 1 for f in schema.fields)
+    assert all(
+        f.kind in ("categorical", "numeric") and isinstance(f.min_count, int) and f.min_count >= 1
+        for f in schema.fields
+    )
     assert schema.label_mapping is None or set(schema.label_mapping.values()) <= {0.0, 1.0}
     assert Schema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
 

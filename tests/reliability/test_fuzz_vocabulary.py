@@ -18,7 +18,11 @@ from lit_ctr.data.encoding import encode
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, RESERVED_IDS
 
 # Prepared categorical columns: stripped text or None (missing), a few values repeated.
-VALUES = st.lists(st.one_of(st.none(), text_values.map(lambda v: v.strip() or None), st.sampled_from(["a", "b", "é"])), min_size=1, max_size=12)
+VALUES = st.lists(
+    st.one_of(st.none(), text_values.map(lambda v: v.strip() or None), st.sampled_from(["a", "b", "é"])),
+    min_size=1,
+    max_size=12,
+)
 
 
 @st.composite

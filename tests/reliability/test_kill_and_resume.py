@@ -10,7 +10,6 @@ import pytest
 import torch
 from conftest import EPOCHS, STEPS_PER_EPOCH, run_dir, validation_metrics
 from crash_helpers import run_lit_ctr
-
 from lit_ctr.cli import main
 
 
@@ -27,7 +26,16 @@ def kill_then_resume(config, kill_epoch: int, kill_batch: int) -> list[tuple[int
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert (run_dir(config) / "checkpoints" / "last.ckpt").is_file()
-    main(["fit", "--config", str(config), "--ckpt_path", "last", callback("crash_helpers.RecordBatches", path=str(batches))])
+    main(
+        [
+            "fit",
+            "--config",
+            str(config),
+            "--ckpt_path",
+            "last",
+            callback("crash_helpers.RecordBatches", path=str(batches)),
+        ]
+    )
     return [tuple(map(int, line.split())) for line in batches.read_text().splitlines()]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 from conftest import run_dir
-
 from lit_ctr.cli import main
 
 

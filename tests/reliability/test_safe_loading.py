@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import run_dir
-
 from lit_ctr.cli import main
 
 PRIMITIVES = (type(None), bool, int, float, str)
@@ -18,7 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def non_plain_leaves(value, where="checkpoint"):
     """Paths of every leaf that is neither a tensor nor a primitive."""
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in ([f"{where}: key {k!r}"] if not isinstance(k, PRIMITIVES) else []) + non_plain_leaves(v, f"{where}[{k!r}]")]
+        return [
+            p
+            for k, v in value.items()
+            for p in ([f"{where}: key {k!r}"] if not isinstance(k, PRIMITIVES) else [])
+            + non_plain_leaves(v, f"{where}[{k!r}]")
+        ]
     if isinstance(value, (list, tuple)):
         return [p for i, v in enumerate(value) for p in non_plain_leaves(v, f"{where}[{i}]")]
     return [] if isinstance(value, PRIMITIVES) or torch.is_tensor(value) else [f"{where}: {type(value).__name__}"]

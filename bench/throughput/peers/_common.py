@@ -1,4 +1,5 @@
 """Shared bits of the peer-library entries: CLI, thread pinning, stdout guard, result line."""
+
 import argparse
 import json
 import os

@@ -2,6 +2,7 @@
 
 DeepCTR-Torch has no FM model class, so "fm" is DeepFM with dnn_hidden_units=() (linear + FM part).
 """
+
 import time
 
 import _common as C
@@ -10,13 +11,12 @@ args = C.parse_args()
 out = C.guard_stdout()
 C.pin_threads()
 
+import deepctr_torch  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from sklearn.preprocessing import LabelEncoder, MinMaxScaler  # noqa: E402
-
-import deepctr_torch  # noqa: E402
 from deepctr_torch.inputs import DenseFeat, SparseFeat, get_feature_names  # noqa: E402
 from deepctr_torch.models import NFM, DeepFM  # noqa: E402
+from sklearn.preprocessing import LabelEncoder, MinMaxScaler  # noqa: E402
 
 # --- preprocess (timed): read TSV, fill NA, LabelEncoder per sparse column, MinMaxScaler on dense
 t0 = time.perf_counter()
@@ -29,8 +29,9 @@ data[C.DENSE] = MinMaxScaler(feature_range=(0, 1)).fit_transform(data[C.DENSE])
 preprocess_s = time.perf_counter() - t0
 
 # --- model (not timed)
-columns = ([SparseFeat(f, data[f].max() + 1, embedding_dim=C.EMBED_DIM) for f in C.SPARSE]
-           + [DenseFeat(f, 1) for f in C.DENSE])
+columns = [SparseFeat(f, data[f].max() + 1, embedding_dim=C.EMBED_DIM) for f in C.SPARSE] + [
+    DenseFeat(f, 1) for f in C.DENSE
+]
 model_input = {name: data[name] for name in get_feature_names(columns)}
 labels = data["label"].values
 if args.model == "nfm":
@@ -46,5 +47,4 @@ t0 = time.perf_counter()
 model.fit(model_input, labels, batch_size=C.BATCH, epochs=1, verbose=0)
 train_s = time.perf_counter() - t0
 
-C.report(out, args.json, "deepctr-torch", deepctr_torch.__version__, args.model,
-         len(data), preprocess_s, train_s)
+C.report(out, args.json, "deepctr-torch", deepctr_torch.__version__, args.model, len(data), preprocess_s, train_s)

@@ -4,6 +4,7 @@ one epoch of BaseModel.fit() over its ParquetDataLoader.
 The PyPI wheel ships no DeepFM/NFM/FM classes, so they are composed here from the
 library's public layers the way its model_zoo does.
 """
+
 import os
 import shutil
 import tempfile
@@ -16,14 +17,18 @@ out = C.guard_stdout()
 C.pin_threads()
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-import polars as pl  # noqa: E402
-
 import fuxictr  # noqa: E402
+import polars as pl  # noqa: E402
 from fuxictr.features import FeatureMap  # noqa: E402
 from fuxictr.preprocess import FeatureProcessor, build_dataset  # noqa: E402
 from fuxictr.pytorch.dataloaders import RankDataLoader  # noqa: E402
-from fuxictr.pytorch.layers import (FactorizationMachine, FeatureEmbedding,  # noqa: E402
-                                    InnerProductInteraction, LogisticRegression, MLP_Block)
+from fuxictr.pytorch.layers import (
+    FactorizationMachine,
+    FeatureEmbedding,  # noqa: E402
+    InnerProductInteraction,
+    LogisticRegression,
+    MLP_Block,
+)
 from fuxictr.pytorch.models import BaseModel  # noqa: E402
 
 
@@ -32,8 +37,15 @@ class HeaderlessTSVProcessor(FeatureProcessor):
     TSV has none, so only the reader is swapped (same lazy polars scan, named columns)."""
 
     def read_data(self, data_path, data_format="csv", sep="\t", n_rows=None, **kwargs):
-        return pl.scan_csv(data_path, separator=sep, has_header=False, new_columns=C.COLUMNS,
-                           schema_overrides=self.dtype_dict, low_memory=False, n_rows=n_rows)
+        return pl.scan_csv(
+            data_path,
+            separator=sep,
+            has_header=False,
+            new_columns=C.COLUMNS,
+            schema_overrides=self.dtype_dict,
+            low_memory=False,
+            n_rows=n_rows,
+        )
 
 
 class ZooModel(BaseModel):
@@ -54,8 +66,12 @@ class DeepFM(ZooModel):
         super().__init__(feature_map, model_id="DeepFM", **kwargs)
         self.embedding_layer = FeatureEmbedding(feature_map, C.EMBED_DIM)
         self.fm = FactorizationMachine(feature_map)
-        self.mlp = MLP_Block(input_dim=feature_map.sum_emb_out_dim(), output_dim=1,
-                             hidden_units=list(C.HIDDEN), hidden_activations="ReLU")
+        self.mlp = MLP_Block(
+            input_dim=feature_map.sum_emb_out_dim(),
+            output_dim=1,
+            hidden_units=list(C.HIDDEN),
+            hidden_activations="ReLU",
+        )
         self.finish()
 
     def forward(self, inputs):
@@ -71,8 +87,9 @@ class NFM(ZooModel):
         self.embedding_layer = FeatureEmbedding(feature_map, C.EMBED_DIM)
         self.lr_layer = LogisticRegression(feature_map, use_bias=True)
         self.bi_pooling_layer = InnerProductInteraction(feature_map.num_fields, output="bi_interaction")
-        self.dnn = MLP_Block(input_dim=C.EMBED_DIM, output_dim=1,
-                             hidden_units=list(C.HIDDEN), hidden_activations="ReLU")
+        self.dnn = MLP_Block(
+            input_dim=C.EMBED_DIM, output_dim=1, hidden_units=list(C.HIDDEN), hidden_activations="ReLU"
+        )
         self.finish()
 
     def forward(self, inputs):
@@ -101,24 +118,26 @@ try:
     t0 = time.perf_counter()
     processor = HeaderlessTSVProcessor(
         feature_cols=[
-            {"name": C.DENSE, "active": True, "dtype": "float", "type": "numeric",
-             "normalizer": "MinMaxScaler"},
+            {"name": C.DENSE, "active": True, "dtype": "float", "type": "numeric", "normalizer": "MinMaxScaler"},
             {"name": C.SPARSE, "active": True, "dtype": "str", "type": "categorical"},
         ],
         label_col={"name": "label", "dtype": "float"},
-        dataset_id="criteo_bench", data_root=work)
+        dataset_id="criteo_bench",
+        data_root=work,
+    )
     train_path, _, _ = build_dataset(processor, train_data=args.data, min_categr_count=1)
     preprocess_s = time.perf_counter() - t0
 
     # --- model + loader (not timed)
     feature_map = FeatureMap("criteo_bench", processor.data_dir)
-    feature_map.load(os.path.join(processor.data_dir, "feature_map.json"),
-                     {"embedding_dim": C.EMBED_DIM})
-    train_gen, _ = RankDataLoader(feature_map, stage="train", train_data=train_path,
-                                  batch_size=C.BATCH, shuffle=True, data_format="parquet")
+    feature_map.load(os.path.join(processor.data_dir, "feature_map.json"), {"embedding_dim": C.EMBED_DIM})
+    train_gen, _ = RankDataLoader(
+        feature_map, stage="train", train_data=train_path, batch_size=C.BATCH, shuffle=True, data_format="parquet"
+    )
     model_cls = {"deepfm": DeepFM, "nfm": NFM, "fm": FM}[args.model]
-    model = model_cls(feature_map, gpu=-1, verbose=0, model_root=work, metrics=["logloss"],
-                      eval_steps=10**12)  # never reaches an evaluation step
+    model = model_cls(
+        feature_map, gpu=-1, verbose=0, model_root=work, metrics=["logloss"], eval_steps=10**12
+    )  # never reaches an evaluation step
 
     # --- train (timed): BaseModel.fit(), one epoch (includes the loader's per-epoch Ray shuffle)
     C.pin_threads()
