@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from lit_ctr.errors import LitCtrError
 
-class DataError(ValueError):
+
+class DataError(LitCtrError):
     """Bad input data or configuration, located as precisely as we know.
 
     The message reads ``<file>, line <n>, column '<name>': <what was expected>``,
