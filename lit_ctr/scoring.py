@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lit_ctr.checkpoint import find_preprocessing
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.rows import Rows, encode_rows
 from lit_ctr.models.base import CHECKPOINT_KEY, CTRModule
@@ -24,11 +25,13 @@ def load_model(checkpoint_path: str | Path) -> CTRModule:
     """The model of a lit-ctr checkpoint, in eval mode on the CPU."""
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     state = checkpoint.get(CHECKPOINT_KEY)
-    if not state or "model_class" not in state:
+    preprocessing = find_preprocessing(checkpoint)
+    if not state or "model_class" not in state or preprocessing is None:
         raise DataError("not a lit-ctr checkpoint (no schema and vocabulary inside)", file=str(checkpoint_path))
     module_name, _, class_name = state["model_class"].rpartition(".")
     model_class = getattr(importlib.import_module(module_name), class_name)
     model = model_class.load_from_checkpoint(checkpoint_path, map_location="cpu", weights_only=True)
+    model.preprocessing = preprocessing
     model.eval()
     return model
 

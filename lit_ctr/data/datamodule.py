@@ -207,6 +207,16 @@ class CTRDataModule(LightningDataModule):
             "vocabulary": self.vocabulary.to_dict(),
         }
 
+    def state_dict(self) -> dict[str, Any]:
+        """What Lightning stores in checkpoints for this module: the preprocessing
+        (``{"preprocessing": {"schema", "file_format", "vocabulary"}}``, plain data), so that
+        a checkpoint alone can score raw rows (:mod:`lit_ctr.checkpoint`)."""
+        return {"preprocessing": self.preprocessing_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Keep a checkpoint's preprocessing state (see :meth:`state_dict`)."""
+        self.loaded_preprocessing = state_dict.get("preprocessing")
+
     # ----------------------------------------------------------------- cache
     def _inputs(self) -> dict[str, list[Path]]:
         if self.path is not None:
