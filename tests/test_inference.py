@@ -204,3 +204,42 @@ def test_fit_without_schema_fields_and_a_wrong_label_ends_in_one_error_line(tmp_
         result.stderr.strip().splitlines()[-1].startswith("lit-ctr: error: data.csv: schema.label: no column 'click'")
     )
     assert "Traceback" not in result.stderr
+
+
+def test_with_a_checkpoint_the_fields_come_from_its_schema_not_from_a_file(tmp_path):
+    import torch
+    from jsonargparse import Namespace
+
+    from lit_ctr.data.inference import complete_data_config
+
+    saved = Schema(fields=[{"name": "user"}, {"name": "price", "kind": "numeric", "transform": "log1p"}], label="click")
+    torch.save(
+        {"state_dict": {}, "CTRDataModule": {"preprocessing": {"schema": saved.to_dict(), "vocabulary": {}}}},
+        tmp_path / "best.ckpt",
+    )
+    config = Namespace(
+        ckpt_path=str(tmp_path / "best.ckpt"),
+        data=Namespace(
+            class_path="lit_ctr.data.CTRDataModule",
+            init_args=Namespace(schema=Namespace(fields=None, label="click"), train_path=None, path=None),
+        ),
+    )
+    complete_data_config(config)
+    fields = config.data.init_args.schema.fields
+    assert [(f.name, f.kind, f.transform) for f in fields] == [
+        ("user", "categorical", "none"),
+        ("price", "numeric", "log1p"),
+    ]
+
+
+def test_without_fields_a_file_or_a_checkpoint_to_infer_from_is_an_error():
+    from jsonargparse import Namespace
+
+    from lit_ctr.data.inference import complete_data_config
+
+    config = Namespace(
+        ckpt_path=None,
+        data=Namespace(init_args=Namespace(schema=Namespace(fields=None, label="click"), train_path=None, path=None)),
+    )
+    with pytest.raises(SchemaError, match=r"schema\.fields: not given, and there is no train_path \(or path\)"):
+        complete_data_config(config)
