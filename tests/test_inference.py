@@ -114,6 +114,13 @@ def test_an_excluded_column_the_file_lacks_is_an_error(tmp_path):
         infer_schema(path, "click", exclude=["id"])
 
 
+def test_a_line_with_the_wrong_number_of_fields_is_an_error_naming_the_line(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("a,b,click\n1,2,0\n1,2\n")
+    with pytest.raises(DataError, match=r"train\.csv, line 3: expected 3 fields separated by ',', found 2"):
+        infer_schema(path, "click")
+
+
 def test_no_feature_left_is_an_error(tmp_path):
     path = write_csv(tmp_path, {"site": ["s", "s"], "click": [0, 1]})
     with pytest.raises(DataError, match="no feature column left"):

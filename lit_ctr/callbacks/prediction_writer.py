@@ -86,7 +86,7 @@ class PredictionWriter(BasePredictionWriter):
     def _kept(self, trainer: Trainer, rows: int) -> pl.DataFrame:
         """The ``keep_columns`` of the predict file(s), in row order (only the header when
         ``rows`` is 0); read here with polars, apart from the data module's encoding."""
-        datamodule = trainer.datamodule
+        datamodule = getattr(trainer, "datamodule", None)
         pattern = getattr(datamodule, "predict_path", None)
         if not pattern:
             raise DataError("predictions.keep_columns: needs data.predict_path (the file whose columns to keep)")

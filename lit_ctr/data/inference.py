@@ -227,6 +227,7 @@ def _sample(file: Path, fmt: FileFormat, rows: int) -> tuple[pl.DataFrame, FileF
             return pl.scan_parquet(file).head(rows).collect(), fmt
         separator = fmt.separator or ("\t" if kind == "tsv" else ",")
         has_header = fmt.has_header if fmt.has_header is not None else kind == "csv"
+        _check_widths(file, separator, rows)
         frame = pl.read_csv(
             file,
             has_header=has_header,
@@ -239,7 +240,8 @@ def _sample(file: Path, fmt: FileFormat, rows: int) -> tuple[pl.DataFrame, FileF
             raise_if_empty=False,
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataError(f"cannot read a sample of rows to infer the schema ({exc})", file=str(file)) from exc
+        reason = " ".join(str(exc).split())  # one line
+        raise DataError(f"cannot read a sample of rows to infer the schema ({reason})", file=str(file)) from exc
     if not has_header:
         if fmt.columns is None:
             names = [f"column_{i}" for i in range(1, frame.width + 1)]
@@ -250,6 +252,27 @@ def _sample(file: Path, fmt: FileFormat, rows: int) -> tuple[pl.DataFrame, FileF
                 f"file_format.columns names {len(fmt.columns)} columns; the file has {frame.width}", file=str(file)
             )
     return frame, fmt
+
+
+def _check_widths(file: Path, separator: str, rows: int) -> None:
+    """Raise on the first of the sampled lines whose number of fields differs from the
+    first line's (polars would pad short rows with nulls, and not name the line)."""
+    import csv
+    import itertools
+
+    with open(file, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        lines = itertools.islice(handle, rows + 1)
+        expected = None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            width = len(next(csv.reader([line.rstrip("\r\n")], delimiter=separator)))
+            if expected is None:
+                expected = width
+            elif width != expected:
+                raise DataError(
+                    f"expected {expected} fields separated by {separator!r}, found {width}", file=str(file), line=number
+                )
 
 
 def _plain_format(fmt: FileFormat) -> dict[str, Any]:
