@@ -33,6 +33,7 @@ from lit_ctr.callbacks import (
 )
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
 from lit_ctr.data import CTRDataModule, DataError
+from lit_ctr.data.inference import complete_data_config
 from lit_ctr.models import CTRModule
 
 
@@ -70,6 +71,10 @@ class LitCtrCLI(LightningCLI):
         parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
         parser.add_lightning_class_args(EvaluationPlots, "plots")
 
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        complete_data_config(config)  # schema.fields inferred when not given (saved in config.yaml)
+
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,
         and atomic checkpoint writes unless a CheckpointIO plugin is configured."""
@@ -98,7 +103,8 @@ class LitCtrCLI(LightningCLI):
 DESCRIPTION = (
     "lit-ctr: CTR models of the factorization-machine family on PyTorch Lightning. "
     "Trainer commands: fit, validate, test, predict (below). "
-    "Also: lit-ctr export --ckpt_path X --format torchscript|onnx --output FILE "
+    "Also: lit-ctr schema FILE --label COLUMN prints the schema inferred from a file "
+    "(fit infers it too when data.schema.fields is left out); lit-ctr export --ckpt_path X --format torchscript|onnx --output FILE "
     "writes the model, vocabulary and preprocessing into one file for lit_ctr.load_predictor "
     "(see lit-ctr export --help)."
 )
@@ -121,6 +127,11 @@ def main(args: ArgsType = None) -> None:
 
         _configure_logging()
         export_main(list(argv[1:]))
+        return
+    if isinstance(argv, (list, tuple)) and argv and argv[0] == "schema":  # prints a data config, trains nothing
+        from lit_ctr.data.inference import main as schema_main
+
+        schema_main(list(argv[1:]))
         return
     build_cli(args)
 

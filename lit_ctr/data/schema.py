@@ -60,17 +60,29 @@ class Schema:
     """The label and the ordered feature fields of a data set.
 
     Args:
-        fields: the feature fields, in the order the model sees them.
+        fields: the feature fields, in the order the model sees them. The ``lit-ctr``
+            command infers them from the training file when left out
+            (:mod:`lit_ctr.data.inference`); in Python they are required.
         label: name of the label column.
         label_mapping: raw label value → 0/1 (keys as written in the file, e.g.
             ``{"-1": 0, "1": 1}``). Without it the label must already be 0 or 1.
+        exclude: when the fields are inferred: columns that are not features (ids, leaks).
+        keep: when the fields are inferred: columns to keep although they are constant or
+            unique per row (left out by default).
     """
 
-    fields: list[Field]
+    fields: list[Field] = None  # type: ignore[assignment]  # None: inferred by the lit-ctr command
     label: str = "label"
     label_mapping: dict[str, float] | None = None
+    exclude: list[str] | None = None
+    keep: list[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.fields is None:
+            raise SchemaError(
+                "schema.fields: expected a list of fields (the lit-ctr command infers them from the training "
+                "file when left out; in Python: lit_ctr.data.inference.infer_schema)"
+            )
         if not isinstance(self.fields, (list, tuple)):
             raise SchemaError(f"schema.fields: expected a list of fields, got {self.fields!r}")
         self.fields = [_as_field(i, f) for i, f in enumerate(self.fields)]
@@ -123,8 +135,11 @@ class Schema:
         return [f for f in self.fields if not f.is_categorical]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (for hashing, JSON and checkpoints)."""
-        return dataclasses.asdict(self)
+        """Plain-data form (for hashing, JSON and checkpoints); ``exclude``/``keep`` only
+        steer inference and are left out, so an inferred schema hashes like a written one."""
+        data = dataclasses.asdict(self)
+        del data["exclude"], data["keep"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schema:
