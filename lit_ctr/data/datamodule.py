@@ -18,8 +18,12 @@ memory map, which keeps resident memory bounded.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -98,6 +102,11 @@ class CTRDataModule(LightningDataModule):
         in_memory_rows: the ``auto`` threshold (10M Criteo rows are 1.6 GB encoded).
         block_rows: rows per block for ``block`` shuffling.
         window_blocks: blocks whose rows are shuffled together for ``block`` shuffling.
+        preprocessing_from: a checkpoint whose schema, file format and vocabulary are used
+            instead of fitting them on ``train_path``: validation, test and predict rows
+            are encoded as the checkpoint's model saw its training rows, and
+            ``train_path`` is neither needed nor read. ``lit-ctr validate|test|predict
+            --ckpt_path X`` sets it to X.
     """
 
     def __init__(
@@ -122,6 +131,7 @@ class CTRDataModule(LightningDataModule):
         in_memory_rows: int = 10_000_000,
         block_rows: int = 32_768,
         window_blocks: int = 32,
+        preprocessing_from: str | None = None,
     ) -> None:
         super().__init__()
         if isinstance(schema, dict):
@@ -133,7 +143,13 @@ class CTRDataModule(LightningDataModule):
         if isinstance(predict_file_format, dict):
             predict_file_format = FileFormat(**predict_file_format)
         self.predict_file_format = predict_file_format or self.file_format
-        if path is None and train_path is None and predict_path is None:
+        self.preprocessing_from = preprocessing_from
+        if (
+            path is None
+            and train_path is None
+            and predict_path is None
+            and (preprocessing_from is None or (valid_path is None and test_path is None))
+        ):
             raise DataError("data: expected train_path (with valid_path/test_path) or path")
         if path is not None and train_path is not None:
             raise DataError("data: give either path (split by fractions) or train_path, not both")
@@ -143,9 +159,11 @@ class CTRDataModule(LightningDataModule):
                 f"data.split_fractions: expected three non-negative fractions summing to 1, got {split_fractions}"
             )
         self.split_fractions = fractions
-        if batch_size < 1:
-            raise DataError(f"data.batch_size: expected a positive integer, got {batch_size}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise DataError(f"data.batch_size: expected a positive integer, got {batch_size!r}")
         for name, value, least in (
+            ("eval_batch_size", 1 if eval_batch_size is None else eval_batch_size, 1),
+            ("num_workers", num_workers, 0),
             ("chunk_rows", chunk_rows, 1),
             ("in_memory_rows", in_memory_rows, 0),
             ("block_rows", block_rows, 1),
@@ -160,6 +178,7 @@ class CTRDataModule(LightningDataModule):
         self.path = path
         self.split_seed = split_seed
         self.cache_dir = Path(cache_dir)
+        _check_cache_dir(self.cache_dir)
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or 4 * batch_size
         self.shuffle_seed = shuffle_seed
@@ -173,16 +192,43 @@ class CTRDataModule(LightningDataModule):
         self._meta: dict[str, Any] | None = None
         self._vocabulary: Vocabulary | None = None
         self.splits: dict[str, EncodedArrays] = {}
+        if preprocessing_from is not None:
+            self._adopt_checkpoint(preprocessing_from)
+
+    def _adopt_checkpoint(self, checkpoint: str) -> None:
+        """Take the schema, file format and vocabulary of ``checkpoint`` instead of fitting them."""
+        from lit_ctr.checkpoint import read_checkpoint  # torch: imported only when used
+
+        state = read_checkpoint(checkpoint).preprocessing
+        if state is None:
+            raise DataError(
+                "data.preprocessing_from: the checkpoint holds no preprocessing (schema and vocabulary); "
+                "it was not written by a fit with a lit-ctr data module",
+                file=str(checkpoint),
+            )
+        schema = Schema.from_dict(state["schema"])
+        if schema.to_dict() != self.schema.to_dict():
+            log.info("lit-ctr: using the schema saved in %s, which differs from data.schema", checkpoint)
+        predict_own = self.predict_file_format is not self.file_format
+        self.schema = schema
+        self.file_format = FileFormat(**state["file_format"])
+        if not predict_own:
+            self.predict_file_format = self.file_format
+        self._vocabulary = Vocabulary.from_dict(state["vocabulary"])
 
     # ----------------------------------------------------------------- what the model needs
     @property
     def field_dims(self) -> list[int]:
         """Ids per categorical field (OOV and missing ids included), in schema order."""
+        if self.preprocessing_from is not None:
+            return self.vocabulary.sizes
         return list(self.meta["field_dims"])
 
     @property
     def num_numeric(self) -> int:
         """Number of numeric (non-bucketized) fields."""
+        if self.preprocessing_from is not None:
+            return len(self.schema.numeric)
         return int(self.meta["num_numeric"])
 
     @property
@@ -214,8 +260,23 @@ class CTRDataModule(LightningDataModule):
         return {"preprocessing": self.preprocessing_state()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Keep a checkpoint's preprocessing state (see :meth:`state_dict`)."""
-        self.loaded_preprocessing = state_dict.get("preprocessing")
+        """Check a checkpoint's preprocessing state (see :meth:`state_dict`) against this module's.
+
+        Raises:
+            DataError: the checkpoint's vocabulary is not the one this module uses (fitted
+                on the training files now, or taken from ``preprocessing_from``): its ids
+                would mean other values than the model's weights learnt.
+        """
+        state = state_dict.get("preprocessing")
+        self.loaded_preprocessing = state
+        if not isinstance(state, dict) or "vocabulary" not in state:
+            return
+        if vocabulary_fingerprint(state["vocabulary"]) != vocabulary_fingerprint(self.vocabulary.to_dict()):
+            raise DataError(
+                "the checkpoint's vocabulary differs from the one fitted on the training files: "
+                "the training data changed since this checkpoint was written; restore the training files, "
+                "fit from scratch without --ckpt_path, or evaluate with data.preprocessing_from=<checkpoint>"
+            )
 
     # ----------------------------------------------------------------- cache
     def _inputs(self) -> dict[str, list[Path]]:
@@ -223,36 +284,62 @@ class CTRDataModule(LightningDataModule):
             return {"all": expand_paths(self.path)}
         inputs = {}
         for split, pattern in self.paths.items():
-            if pattern is not None:
+            if pattern is not None and not (split == "train" and self.preprocessing_from is not None):
                 inputs[split] = expand_paths(pattern)
-        if "train" not in inputs:
+        if "train" not in inputs and self.preprocessing_from is None:
             raise DataError("data.train_path: expected the training rows (the vocabulary is fitted on them)")
         return inputs
 
     def _description(self, inputs: dict[str, list[Path]]) -> dict[str, Any]:
-        return {
+        hashes = self.cache_dir / cache.HASHES_DIR
+        description = {
             "schema": self.schema.to_dict(),
             "file_format": self.file_format.to_dict(),
-            "inputs": {k: [cache.file_identity(p) for p in v] for k, v in inputs.items()},
+            "inputs": {k: [cache.file_identity(p, hashes) for p in v] for k, v in inputs.items()},
             "split": {"fractions": list(self.split_fractions), "seed": self.split_seed}
             if self.path is not None
             else None,
         }
+        if self.preprocessing_from is not None:  # evaluation splits only, with a given vocabulary
+            description["vocabulary"] = vocabulary_fingerprint(self.vocabulary.to_dict())
+        return description
 
     @property
     def entry(self) -> Path:
-        """The cache entry of these inputs, built on first use."""
+        """The cache entry of these inputs, built on first use (see :meth:`prepare_data`)."""
         if self._entry is None:
-            inputs = self._inputs()
-            description = self._description(inputs)
-            entry = self.cache_dir / cache.cache_key(description)
-            if cache.is_complete(entry):
-                log.info("lit-ctr: reusing the encoded cache %s", entry)
-            else:
-                log.info("lit-ctr: encoding %s into %s", ", ".join(str(p) for v in inputs.values() for p in v), entry)
-                cache.build_entry(entry, lambda tmp: self._write_entry(tmp, inputs, description))
-            self._entry = entry
+            self._entry = self._reuse_or_build()
         return self._entry
+
+    def _reuse_or_build(self) -> Path:
+        """Find this configuration's cache entry, checked, or encode it afresh, saying why."""
+        inputs = self._inputs()
+        try:
+            description = self._description(inputs)
+        except OSError as error:
+            raise DataError(f"cannot read the file to fingerprint it ({error.strerror})", file=error.filename) from None
+        entry = self.cache_dir / cache.cache_key(description)
+        if cache.is_complete(entry):
+            problem = _entry_damage(entry)
+            if problem is None:
+                log.info("lit-ctr: reusing the encoded cache %s (inputs unchanged: same content hash)", entry)
+                return entry
+            log.warning("lit-ctr: the encoded cache %s is damaged (%s); encoding it afresh", entry, problem)
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            log.info("lit-ctr: encoding afresh: %s", cache.why_new(self.cache_dir, description))
+        log.info("lit-ctr: encoding %s into %s", ", ".join(str(p) for v in inputs.values() for p in v), entry)
+        write = self._write_eval_entry if self.preprocessing_from is not None else self._write_entry
+        try:
+            cache.build_entry(entry, lambda tmp: write(tmp, inputs, description))
+        except OSError as error:
+            if error.filename is None or not str(error.filename).startswith(str(self.cache_dir)):
+                raise
+            raise DataError(
+                f"data.cache_dir: cannot write the encoded cache ({error.strerror})", file=error.filename
+            ) from None
+        cache.remember(self.cache_dir, description, entry)
+        return entry
 
     def _prepared(
         self, paths: list[Path], require_label: bool = True, file_format: FileFormat | None = None
@@ -341,21 +428,37 @@ class CTRDataModule(LightningDataModule):
             if writer.rows == 0:
                 files = inputs.get(split, inputs.get("all", []))
                 raise DataError(f"the {split} split has no rows", file=", ".join(str(p) for p in files))
-        cache.write_json(
-            tmp / "meta.json",
-            indent=1,
-            data={
-                "description": description,
-                "rows": {split: written[split].rows for split in SPLITS if split in written},
-                "field_dims": field_dims,
-                "num_numeric": num_numeric,
-                "positive_rate": {
-                    split: written[split].label_sum / max(written[split].rows, 1)
-                    for split in SPLITS
-                    if split in written
-                },
-            },
-        )
+        _write_meta(tmp, description, written, field_dims, num_numeric)
+
+    def _write_eval_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:
+        """Encode the validation and test splits into ``tmp`` with the checkpoint's vocabulary
+        (``preprocessing_from``); the rows ``path`` sends to the train split are dropped."""
+        vocabulary = self.vocabulary
+        encoder = Encoder(self.schema, vocabulary)
+        num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
+        cache.write_json(tmp / "vocabulary.json", vocabulary.to_dict())
+        written: dict[str, cache.SplitWriter] = {}
+        if self.path is None:
+            for split, paths in inputs.items():
+                writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
+                self._write({split: writer}, read_ahead(self._chunks(paths, 1)), encoder)
+                written[split] = writer
+        else:
+            chunks = self._chunks(inputs["all"], 2)  # count rows, encode
+            _, routes, routed = self._split_rows(chunks)
+            writers = {
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
+                for split in routed
+                if split != "train"
+            }
+            if writers:
+                self._write(writers, read_ahead(chunks), encoder, routes)
+            written.update(writers)
+        for split, writer in written.items():
+            if writer.rows == 0:
+                files = inputs.get(split, inputs.get("all", []))
+                raise DataError(f"the {split} split has no rows", file=", ".join(str(p) for p in files))
+        _write_meta(tmp, description, written, vocabulary.sizes, num_numeric)
 
     def _coder(self, counter: VocabularyCounter) -> Callable[[pl.DataFrame], EncodedArrays]:
         """Training chunks → arrays whose ``ids`` are ``counter``'s value codes (counted)."""
@@ -425,15 +528,28 @@ class CTRDataModule(LightningDataModule):
         return train(), routes, routed
 
     # ----------------------------------------------------------------- Lightning hooks
+    def _needs_entry(self) -> bool:
+        """Whether there are split files to encode into the cache (not so when a checkpoint's
+        preprocessing is used to predict only)."""
+        return (
+            self.preprocessing_from is None
+            or self.path is not None
+            or any(self.paths[s] is not None for s in ("valid", "test"))
+        )
+
     def prepare_data(self) -> None:
         """Encode into the cache (runs on one process per node under DDP)."""
-        _ = self.entry
+        if self._needs_entry():
+            _ = self.entry
 
     def setup(self, stage: str | None = None) -> None:
-        """Memory-map the encoded splits (every rank)."""
-        for split in SPLITS:
-            if split not in self.splits and (self.entry / split).is_dir():
+        """Memory-map the encoded splits (every rank) and log each one's rows and positives."""
+        if self._needs_entry():
+            fresh = [s for s in SPLITS if s not in self.splits and (self.entry / s).is_dir()]
+            for split in fresh:
                 self.splits[split] = cache.load_split(self.entry / split)
+            if fresh:
+                _log_splits(self.meta, fresh)
         if stage == "predict" and "predict" not in self.splits:
             self.splits["predict"] = self.encode_rows(self.predict_path)
 
@@ -538,6 +654,85 @@ class _Chunks:
             yield frame
         if self._keep:
             self._kept = kept
+
+
+def vocabulary_fingerprint(vocabulary: dict[str, Any]) -> str:
+    """A short hash of a vocabulary as plain data (``Vocabulary.to_dict()``)."""
+    return hashlib.sha256(json.dumps(vocabulary, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _write_meta(
+    tmp: Path,
+    description: dict[str, Any],
+    written: dict[str, cache.SplitWriter],
+    field_dims: list[int],
+    num_numeric: int,
+) -> None:
+    """``meta.json`` of an entry: what keyed it, the splits' rows and positives, the sizes
+    the model needs and every array's shape and checksum (:func:`cache.damage`)."""
+    cache.write_json(
+        tmp / "meta.json",
+        indent=1,
+        data={
+            "description": description,
+            "rows": {split: written[split].rows for split in SPLITS if split in written},
+            "positives": {split: written[split].label_sum for split in SPLITS if split in written},
+            "field_dims": field_dims,
+            "num_numeric": num_numeric,
+            "positive_rate": {
+                split: written[split].label_sum / max(written[split].rows, 1) for split in SPLITS if split in written
+            },
+            "arrays": cache.array_manifest(tmp),
+        },
+    )
+
+
+def _entry_damage(entry: Path) -> str | None:
+    """What is wrong with a complete-marked entry (see :func:`cache.damage`), or None."""
+    try:
+        meta = cache.read_json(entry / "meta.json")
+        cache.read_json(entry / "vocabulary.json")
+    except (OSError, ValueError) as error:
+        return f"meta.json or vocabulary.json is unreadable ({error})"
+    manifest = meta.get("arrays")
+    if not isinstance(manifest, dict):
+        return "meta.json lists no arrays"
+    return cache.damage(entry, manifest)
+
+
+def _log_splits(meta: dict[str, Any], splits: list[str]) -> None:
+    """One line per split: rows and positives; a warning where AUC is undefined (one class)."""
+    for split in splits:
+        rows = int(meta["rows"].get(split, 0))
+        positives = int(round(meta.get("positives", {}).get(split, meta["positive_rate"][split] * rows)))
+        log.info(
+            "lit-ctr: %s split: %d rows, %d positives (%.2f%%)", split, rows, positives, 100 * positives / max(rows, 1)
+        )
+        if split != "train" and rows > 0 and positives in (0, rows):
+            only = "positive" if positives else "negative"
+            log.warning(
+                "lit-ctr: warning: every row of the %s split is %s: AUC is undefined there (logged as NaN)",
+                split,
+                only,
+            )
+
+
+def _check_cache_dir(cache_dir: Path) -> None:
+    """Raise a DataError naming ``data.cache_dir`` when it cannot be a folder we write in."""
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise DataError("data.cache_dir: is a file, expected a folder (or a path to create one)", file=str(cache_dir))
+    ancestor = cache_dir.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise DataError(
+            f"data.cache_dir: lies under the file {ancestor}, cannot create a folder there", file=str(cache_dir)
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        what = (
+            "is not writable" if ancestor == cache_dir.absolute() else f"cannot be created ({ancestor} is not writable)"
+        )
+        raise DataError(f"data.cache_dir: {what}", file=str(cache_dir))
 
 
 def _take(arrays: EncodedArrays, mask: np.ndarray) -> EncodedArrays:
