@@ -40,6 +40,8 @@ class SyntheticCTRDataModule(CTRDataModule):
         eval_batch_size: rows per evaluation batch (default 4 × batch_size).
         shuffle_seed: seed of the per-epoch training order.
         num_workers: DataLoader worker processes.
+        preprocessing_from: a checkpoint whose schema and vocabulary are used instead of
+            fitting them (see :class:`~lit_ctr.data.CTRDataModule`).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class SyntheticCTRDataModule(CTRDataModule):
         eval_batch_size: int | None = None,
         shuffle_seed: int = 0,
         num_workers: int = 0,
+        preprocessing_from: str | None = None,
     ) -> None:
         self.spec = SyntheticSpec(
             rows=rows,
@@ -87,6 +90,7 @@ class SyntheticCTRDataModule(CTRDataModule):
             eval_batch_size=eval_batch_size,
             shuffle_seed=shuffle_seed,
             num_workers=num_workers,
+            preprocessing_from=preprocessing_from,
         )
 
     def generate(self) -> None:
