@@ -68,6 +68,21 @@ class RawTable:
         return {"file": self.file, "line": self.first_line + row}
 
 
+def as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    """``column`` as the text values are keyed by: the one rule for typed columns.
+
+    Strings stay as they are. A float that is a whole number becomes its integer's text
+    (``7.0`` → ``"7"``), so integer ids that arrive as floats (a Parquet float column, a
+    pandas column with a missing cell, a dict with ``7.0``) find the ids of their integers;
+    other floats keep polars' shortest text (``0.5``). Text files keep the text as written.
+    """
+    value = pl.col(column)
+    if not dtype.is_float():
+        return value.cast(pl.String)
+    whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**63)
+    return pl.when(whole).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String)).alias(column)
+
+
 def expand_paths(pattern: str | Path) -> list[Path]:
     """The files a path or glob names, sorted; a glob counts as one split."""
     text = str(pattern)
@@ -155,9 +170,9 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
 def _read_parquet(path: Path, schema: Schema, require_label: bool, chunk_rows: int | None) -> Iterator[RawTable]:
     offset = 0
     try:
-        available = pl.scan_parquet(path).collect_schema().names()
-        wanted = _wanted(schema, available, str(path), require_label)
-        query = pl.scan_parquet(path).select(pl.col(c).cast(pl.String) for c in wanted)
+        types = pl.scan_parquet(path).collect_schema()
+        wanted = _wanted(schema, types.names(), str(path), require_label)
+        query = pl.scan_parquet(path).select(as_text(c, types[c]) for c in wanted)
         for frame in _collect(query, chunk_rows):
             yield RawTable(str(path), frame, None, first_row=offset)
             offset += frame.height
