@@ -208,11 +208,14 @@ def test_damaged_cache_array_is_rebuilt_with_a_log_line(how, train_csv, valid_cs
     assert any("is damaged (train/ids.npy" in r.getMessage() for r in caplog.records)
 
 
-def test_overwritten_array_of_a_large_entry_passes_the_cheap_checks_only(train_csv, make_dm, schema):
+def test_overwritten_block_of_a_large_array_is_found_by_its_sampled_checksum(train_csv, make_dm, schema, monkeypatch):
     from lit_ctr.data import cache
 
+    monkeypatch.setattr(cache, "FULL_HASH_BYTES", 16)  # every array counts as large
+    monkeypatch.setattr(cache, "HASH_BLOCK", 8)
     dm = make_dm(schema=schema, train_path=str(train_csv))
-    damage_train_ids(dm.entry, "overwritten")
     manifest = dm.meta["arrays"]
-    assert cache.damage(dm.entry, manifest, verify_checksums=False) is None
-    assert "does not match its checksum" in cache.damage(dm.entry, manifest, verify_checksums=True)
+    assert "sampled_sha256" in manifest["train/ids.npy"]
+    assert cache.damage(dm.entry, manifest) is None
+    damage_train_ids(dm.entry, "overwritten")  # the last bytes: inside the last sampled block
+    assert "does not match its checksum" in cache.damage(dm.entry, manifest)
