@@ -369,7 +369,7 @@ class CTRDataModule(LightningDataModule):
 
     def _chunks(self, paths: list[Path], passes: int) -> _Chunks:
         """The prepared chunks of ``paths`` for ``passes`` passes (kept between them when small)."""
-        size = sum(p.stat().st_size * (5 if p.suffix.lower() in (".parquet", ".pq") else 1) for p in paths)
+        size = sum(p.stat().st_size * (5 if p.suffix.lower() in (".parquet", ".pq", ".gz") else 1) for p in paths)
         return _Chunks(lambda: self._prepared(paths), keep=passes > 1 and size <= KEEP_BYTES)
 
     def _write_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:
