@@ -14,15 +14,17 @@ integer (``7.0`` finds the id of ``7``), on every path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from lit_ctr.data.encoding import EncodedArrays, encode, prepare
+from lit_ctr.data.checks import prepare
+from lit_ctr.data.encoding import EncodedArrays, Encoder
 from lit_ctr.data.errors import DataError
-from lit_ctr.data.readers import RawTable, as_text, expand_paths, read_table
+from lit_ctr.data.readers import RawTable, as_text, expand_paths, read_tables
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary
 
@@ -43,18 +45,42 @@ def encode_rows(
             files, e.g. ``{"kind": "csv"}`` for a CSV with a header (default: the
             training files' format).
     """
+    if file_format is None:
+        file_format = FileFormat(**preprocessing["file_format"])
+    elif isinstance(file_format, dict):
+        file_format = FileFormat(**file_format)
     schema = Schema.from_dict(preprocessing["schema"])
-    vocabulary = Vocabulary.from_dict(preprocessing["vocabulary"])
+    return encode_with(schema, Vocabulary.from_dict(preprocessing["vocabulary"]), rows, file_format)
+
+
+def encode_with(
+    schema: Schema, vocabulary: Vocabulary, rows: Rows, file_format: FileFormat, *, chunk_rows: int | None = None
+) -> EncodedArrays:
+    """Encode raw rows (label optional): the one path from rows to arrays outside the cache,
+    for :func:`encode_rows` and the DataModule's rows to predict.
+
+    Files are read ``chunk_rows`` rows at a time (whole when None) and each chunk is
+    encoded on its own; the arrays (``ids [N, F_cat]``, ``numeric [N, F_num]``, labels
+    ``[N]`` when every row has one) are returned in memory.
+    """
+    encoder = Encoder(schema, vocabulary)
     if isinstance(rows, (str, Path)):
-        if file_format is None:
-            file_format = FileFormat(**preprocessing["file_format"])
-        elif isinstance(file_format, dict):
-            file_format = FileFormat(**file_format)
-        tables = [read_table(p, schema, file_format, require_label=False) for p in expand_paths(rows)]
+        tables: Iterable[RawTable] = (
+            table
+            for path in expand_paths(rows)
+            for table in read_tables(path, schema, file_format, require_label=False, chunk_rows=chunk_rows)
+        )
     else:
         tables = [rows_table(rows, schema)]
-    frames = [prepare(t, schema, require_label=False) for t in tables]
-    return encode(frames, schema, vocabulary)
+    parts = [encoder(prepare(table, schema, require_label=False)) for table in tables]
+    if len(parts) == 1:
+        return parts[0]
+    labelled = all(p.labels is not None for p in parts)
+    return EncodedArrays(
+        np.concatenate([p.ids for p in parts]),
+        np.concatenate([p.numeric for p in parts]),
+        np.concatenate([p.labels for p in parts]) if labelled else None,  # type: ignore[misc]
+    )
 
 
 def rows_table(rows: Any, schema: Schema) -> RawTable:

@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lit_ctr.data import CTRDataModule, DataError, Field, Schema
+from lit_ctr.data import DataError, Field, Schema
 from lit_ctr.data.cache import COMPLETE, build_entry, is_complete
+from lit_ctr.data.pipeline import Pipeline
 
 
 def array_mtimes(entry: Path) -> dict[str, int]:
@@ -28,7 +29,7 @@ def test_second_datamodule_reuses_the_cache_entry(train_csv, valid_csv, make_dm,
     assert len(mtimes) == 6  # ids, numeric, labels for train and valid
 
     caplog.set_level(logging.INFO, logger="lit_ctr")
-    monkeypatch.setattr(CTRDataModule, "_write_entry", encode_again)
+    monkeypatch.setattr(Pipeline, "_write_entry", encode_again)
     second = make_dm(schema=schema, train_path=str(train_csv), valid_path=str(valid_csv))
     second.prepare_data()
     assert second.entry == first.entry

@@ -11,13 +11,14 @@ from typing import Literal
 
 from lit_ctr.data.datamodule import CTRDataModule
 from lit_ctr.data.schema import Field, FileFormat, Schema
-from lit_ctr.data.synthetic import MANIFEST_NAME, SyntheticSpec, criteo_like_cardinalities, write_synthetic
+from lit_ctr.synthetic.files import MANIFEST_NAME, write_synthetic
+from lit_ctr.synthetic.generator import SyntheticSpec, criteo_like_cardinalities
 
 log = logging.getLogger("lit_ctr")
 
 
 class SyntheticCTRDataModule(CTRDataModule):
-    """Criteo-shaped rows whose labels come from a planted FM (see :mod:`lit_ctr.data.synthetic`).
+    """Criteo-shaped rows whose labels come from a planted FM (see :mod:`lit_ctr.synthetic.generator`).
 
     The rows are written once as raw TSV files (label, ``I1..In``, ``C1..Cm``, no header)
     under ``data_dir`` and then read through the same reader, vocabulary and cache path
@@ -106,6 +107,6 @@ class SyntheticCTRDataModule(CTRDataModule):
         stats = json.loads((self.data_dir / MANIFEST_NAME).read_text())["stats"]
         return {split: float(s["bayes_auc"]) for split, s in stats.items()}
 
-    def _inputs(self):  # noqa: ANN202 - same as the base
+    def prepare_inputs(self) -> None:
+        """Generate the files before the pipeline reads them."""
         self.generate()
-        return super()._inputs()
