@@ -135,7 +135,8 @@ class CTRDataModule(LightningDataModule):
                 f"data.split_fractions: expected three fractions (train, valid, test), got {split_fractions}"
             )
         fractions = check_fractions(dict(zip(SPLITS, split_fractions)), "data.split_fractions", empty_ok=True)
-        self.split_fractions = tuple(fractions.values())
+        train, valid, test = fractions.values()
+        self.split_fractions = (train, valid, test)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise DataError(f"data.batch_size: expected a positive integer, got {batch_size!r}")
         for name, value, least in (

@@ -95,7 +95,7 @@ class FdReader:
     def __init__(self, fd: int, offset: int = 0) -> None:
         self.fd, self.offset = fd, offset
 
-    def read(self, size: int) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         data = os.pread(self.fd, size, self.offset)
         self.offset += len(data)
         return data

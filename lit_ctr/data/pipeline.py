@@ -103,7 +103,7 @@ class Pipeline:
 
     def _description(self, inputs: dict[str, list[Path]]) -> dict[str, Any]:
         hashes = self.cache_dir / cache.HASHES_DIR
-        description = {
+        description: dict[str, Any] = {
             "schema": self.schema.to_dict(),
             "file_format": self.file_format.to_dict(),
             "inputs": {k: [cache.file_identity(p, hashes) for p in v] for k, v in inputs.items()},
@@ -190,8 +190,9 @@ class Pipeline:
         written: dict[str, cache.SplitWriter] = {}
         if self.path is None:
             sources = {split: self._chunks(paths, 1) for split, paths in inputs.items() if split != "train"}
-            routes, routed = None, []
-            train = cache.SplitWriter(tmp / "train", np.int32, num_ids, num_numeric)
+            routes: np.ndarray | None = None
+            routed: list[str] = []
+            train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric)
             self._write({"train": train}, read_ahead(self._chunks(inputs["train"], 1)), self._coder(counter))
             written["train"] = train
             train_rows = train.rows
@@ -222,6 +223,7 @@ class Pipeline:
         del vocabulary  # its values as Python strings; the encoder keeps a compact copy
 
         for source, chunks in sources.items():
+            assert encoder is not None  # built above whenever there are sources
             splits = [source] if routes is None else routed
             writers = {
                 split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits
@@ -230,8 +232,8 @@ class Pipeline:
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:
-                files = inputs.get(split, inputs.get("all", []))
-                raise DataError(f"the {split} split has no rows", file=", ".join(str(p) for p in files))
+                paths = inputs.get(split, inputs.get("all", []))
+                raise DataError(f"the {split} split has no rows", file=", ".join(str(p) for p in paths))
         _write_meta(tmp, description, written, field_dims, num_numeric)
 
     def _write_eval_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:

@@ -79,7 +79,7 @@ def encode_with(
     return EncodedArrays(
         np.concatenate([p.ids for p in parts]),
         np.concatenate([p.numeric for p in parts]),
-        np.concatenate([p.labels for p in parts]) if labelled else None,  # type: ignore[misc]
+        np.concatenate([p.labels for p in parts]) if labelled else None,
     )
 
 
@@ -131,7 +131,7 @@ def _column(name: str, values: list[Any]) -> pl.Series:
     text = [None if v is None or (isinstance(v, (float, np.floating)) and v != v) else str(v) for v in values]
     if floats:
         typed = pl.DataFrame({"v": pl.Series([float(values[i]) for i in floats], dtype=pl.Float64)})
-        for i, t in zip(floats, typed.select(as_text("v", pl.Float64))["v"]):
+        for i, t in zip(floats, typed.select(as_text("v", pl.Float64()))["v"]):
             text[i] = t
     return pl.Series(name, text, dtype=pl.String)
 
