@@ -145,20 +145,16 @@ class Pipeline:
         cache.remember(self.cache_dir, description, entry)
         return entry
 
-    def _prepared(
-        self, paths: list[Path], require_label: bool = True, file_format: FileFormat | None = None
-    ) -> Iterator[pl.DataFrame]:
+    def _prepared(self, paths: list[Path]) -> Iterator[pl.DataFrame]:
         """The checked and typed rows of ``paths``, in order, in chunks of about ``chunk_rows`` rows."""
         for i, p in enumerate(paths, 1):
             start = time.perf_counter()
             rows = 0
-            tables = read_tables(
-                p, self.schema, file_format or self.file_format, require_label=require_label, chunk_rows=self.chunk_rows
-            )
+            tables = read_tables(p, self.schema, self.file_format, require_label=True, chunk_rows=self.chunk_rows)
             last = start
             for table in tables:
                 rows += table.frame.height
-                yield prepare(table, self.schema, require_label=require_label)
+                yield prepare(table, self.schema)
                 if time.perf_counter() - last >= PROGRESS_SECONDS:  # progress inside a large file
                     last = time.perf_counter()
                     log.info("lit-ctr: reading %s: %d rows so far (%.0f rows/s)", p, rows, rows / (last - start))
