@@ -72,8 +72,13 @@ class LitCtrCLI(LightningCLI):
         parser.add_lightning_class_args(EvaluationPlots, "plots")
 
     def before_instantiate_classes(self) -> None:
+        """Complete the config before anything is built: ``validate``/``test``/``predict`` with a
+        checkpoint encode rows with the checkpoint's schema and vocabulary
+        (``data.preprocessing_from`` is set to ``ckpt_path``), and ``schema.fields`` is inferred
+        from the training file when not given (and so saved in ``config.yaml``)."""
+        _preprocessing_from_checkpoint(self.config, self.subcommand)
         config = self.config[self.subcommand] if self.subcommand else self.config
-        complete_data_config(config)  # schema.fields inferred when not given (saved in config.yaml)
+        complete_data_config(config)
 
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,
@@ -98,6 +103,29 @@ class LitCtrCLI(LightningCLI):
                 if score is not None
                 else f"lit-ctr: best checkpoint {best}"
             )
+
+
+def _preprocessing_from_checkpoint(config, subcommand: str | None) -> None:  # noqa: ANN001 - a jsonargparse Namespace
+    """Set the data's ``preprocessing_from`` to the evaluation checkpoint, when the data class takes it."""
+    if subcommand not in ("validate", "test", "predict"):
+        return
+    section = config[subcommand]
+    ckpt_path = section.get("ckpt_path")
+    data = section.get("data")
+    if not ckpt_path or ckpt_path in ("best", "last", "hpc", "registry") or data is None or "class_path" not in data:
+        return
+    import importlib
+    import inspect
+
+    module, _, name = str(data["class_path"]).rpartition(".")
+    try:
+        data_class = getattr(importlib.import_module(module), name) if module else getattr(lit_ctr.data, name)
+    except (ImportError, AttributeError):
+        return  # jsonargparse has resolved it already; nothing to do for an unknown class
+    if "preprocessing_from" in inspect.signature(data_class).parameters and not data["init_args"].get(
+        "preprocessing_from"
+    ):
+        data["init_args"]["preprocessing_from"] = str(ckpt_path)
 
 
 DESCRIPTION = (

@@ -31,7 +31,7 @@ def test_print_config_documents_the_model_arguments(capsys):
     printed = capsys.readouterr().out
     assert "class_path: lit_ctr.models.FM" in printed
     assert "embed_dim: 10" in printed
-    assert "class_path: lit_ctr.data.SyntheticCTRDataModule" in printed
+    assert "class_path: lit_ctr.synthetic.SyntheticCTRDataModule" in printed
 
 
 def test_field_sizes_are_linked_from_the_data_into_the_model(write_config):

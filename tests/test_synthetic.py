@@ -13,8 +13,7 @@ import polars as pl
 import pytest
 import torch
 
-from lit_ctr.data import synthetic
-from lit_ctr.data.synthetic import (
+from lit_ctr.synthetic import (
     MANIFEST_NAME,
     SyntheticSpec,
     bayes_optimal_auc,
@@ -23,6 +22,7 @@ from lit_ctr.data.synthetic import (
     generate_frame,
     write_synthetic,
 )
+from lit_ctr.synthetic import files as synthetic_files
 
 TINY = SyntheticSpec(rows=500, num_numeric=3, cardinalities=[5, 40, 300], seed=7)
 
@@ -271,13 +271,13 @@ def test_write_synthetic_replaces_files_of_another_format(tmp_path: Path) -> Non
 
 
 def _interrupt_after_first_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    write_frame = synthetic._write_frame
+    write_frame = synthetic_files._write_frame
 
     def write_then_interrupt(*args: object) -> None:
         write_frame(*args)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(synthetic, "_write_frame", write_then_interrupt)
+    monkeypatch.setattr(synthetic_files, "_write_frame", write_then_interrupt)
 
 
 def test_interrupted_write_leaves_no_dataset_and_no_temporary_directory(

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from litctr_entry import schema
 
-from lit_ctr.data import cache, encoding, readers
+from lit_ctr.data import cache, checks, encoding, files, readers
 from lit_ctr.data.encoding import EncodedArrays
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import VocabularyCounter
@@ -42,7 +42,7 @@ def main() -> None:
         "read (the check again, then polars)",
         lambda: list(readers.read_tables(args.data, spec, fmt, require_label=True, chunk_rows=args.chunk_rows)),
     )
-    frames = timed("typing and checks (prepare)", lambda: [encoding.prepare(t, spec) for t in tables])
+    frames = timed("typing and checks (prepare)", lambda: [checks.prepare(t, spec) for t in tables])
     counter = VocabularyCounter(spec)
     codes = timed("value codes and counts", lambda: [counter.codes(f) for f in frames])
     numeric = timed("numeric values and labels", lambda: [encoding.numeric_and_labels(f, spec) for f in frames])
@@ -55,8 +55,8 @@ def main() -> None:
         )
         writer.close()
         tables_ = counter.code_ids(vocabulary.offsets, vocabulary.id_dtype)
-        timed("codes -> ids in place", lambda: cache.map_codes_to_ids(Path(tmp) / "ids.npy", tables_))
-        timed("vocabulary.json", lambda: cache.write_json(Path(tmp) / "vocabulary.json", vocabulary.to_dict()))
+        timed("codes -> ids in place", lambda: encoding.map_codes_to_ids(Path(tmp) / "ids.npy", tables_))
+        timed("vocabulary.json", lambda: files.write_json(Path(tmp) / "vocabulary.json", vocabulary.to_dict()))
 
 
 if __name__ == "__main__":

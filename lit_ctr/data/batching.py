@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from lit_ctr.data.cache import read_exactly
 from lit_ctr.data.encoding import EncodedArrays
+from lit_ctr.data.files import read_exactly
 
 
 def take_rows(array: np.ndarray, rows: np.ndarray) -> torch.Tensor:

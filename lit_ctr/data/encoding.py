@@ -1,27 +1,27 @@
-"""Checked conversion of raw string columns into the model's arrays.
+"""Prepared rows → the model's arrays, through a fitted vocabulary.
 
-Two steps, both in polars:
-
-1. :func:`prepare` checks every value of one :class:`RawTable` against the schema and
-   types it: the label as 0/1, numeric fields as transformed floats, categorical fields
-   (bucketized numerics included) as strings with null for missing.
-2. :func:`encode` maps prepared frames through a fitted :class:`Vocabulary` into
-   contiguous arrays: ids ``[N, F_cat]`` in the shared id space, numeric values
-   ``[N, F_num]`` and labels ``[N]``. An :class:`Encoder` does the same chunk after
-   chunk for splits larger than memory, building its lookups once.
+:func:`encode` maps prepared frames (:func:`~lit_ctr.data.checks.prepare`) through a
+fitted :class:`Vocabulary` into contiguous arrays: ids ``[N, F_cat]`` in the shared id
+space, numeric values ``[N, F_num]`` and labels ``[N]``. An :class:`Encoder` does the same
+chunk after chunk for splits larger than memory, building its lookups once.
+:func:`map_codes_to_ids` turns the training split's value codes, written while its values
+were counted, into ids in place.
 """
 
 from __future__ import annotations
 
-import math
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from lit_ctr.data.errors import DataError
-from lit_ctr.data.readers import RawTable
-from lit_ctr.data.schema import Field, Schema
+from lit_ctr.data.categories import ValueCodes
+from lit_ctr.data.files import FdReader, read_exactly, write_all
+from lit_ctr.data.schema import Schema
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, RESERVED_IDS, Vocabulary
 
 
@@ -41,146 +41,6 @@ class EncodedArrays:
 
     def __len__(self) -> int:
         return self.ids.shape[0]
-
-
-def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> pl.DataFrame:
-    """Check and type the rows of one file; raise :class:`DataError` at the first bad cell."""
-    frame = table.frame
-    columns = {}
-    if schema.label in frame.columns:
-        columns[schema.label] = _label(table, schema)
-    elif require_label:
-        raise DataError(f"expected a label column {schema.label!r}", file=table.file)
-    # Columns are typed all at once (polars runs them in parallel) and checked in bulk.
-    # Numbers are parsed as read; a field that fails is stripped and checked again (" 12"
-    # and blanks pass then), and only a field that still fails is looked at cell by cell,
-    # to name the first bad cell.
-    categorical = [f for f in schema.fields if f.kind == "categorical"]
-    numeric = [f for f in schema.fields if f.kind == "numeric"]
-    texts = frame.select([pl.col(f.name).str.strip_chars() for f in categorical] + [pl.col(f.name) for f in numeric])
-    parsed = texts.select(pl.col(f.name).cast(pl.Float64, strict=False) for f in numeric)
-    failing = _failing(texts, parsed, numeric)
-    if failing:
-        names = [f.name for f in failing]
-        texts = texts.with_columns(pl.col(names).str.strip_chars())
-        parsed = parsed.with_columns(texts.select(pl.col(names).cast(pl.Float64, strict=False)))
-        for f in _failing(texts, parsed, failing):
-            _raise_bad_numeric(table, f)
-    typed = texts.with_columns(parsed)
-    for f in schema.fields:
-        if f.kind == "categorical":
-            columns[f.name] = pl.when(pl.col(f.name) != "").then(pl.col(f.name))
-        else:
-            columns[f.name] = _numeric_value(pl.col(f.name), f)
-    return typed.select(value.alias(name) for name, value in columns.items())
-
-
-def _failing(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[Field]:
-    """The numeric fields with a cell :func:`_raise_bad_numeric` would reject, given their
-    text and its parsed value: one parallel pass over all of them."""
-    if not fields:
-        return []
-    checks = []
-    for i, f in enumerate(fields):
-        raw, value = pl.col(f"raw{i}"), pl.col(f"value{i}")
-        bad = ((raw.str.len_bytes() > 0) & value.is_null()) | ~value.is_finite()
-        if f.transform == "bucketize":
-            bad = bad | (value < -(2.0**63))
-        elif f.transform == "none":
-            bad = bad | value.cast(pl.Float32).is_infinite()
-        checks.append(bad.fill_null(False).any().alias(f"bad{i}"))
-    both = pl.DataFrame(
-        [texts[f.name].alias(f"raw{i}") for i, f in enumerate(fields)]
-        + [parsed[f.name].alias(f"value{i}") for i, f in enumerate(fields)]
-    )
-    return [f for f, bad in zip(fields, both.select(checks).row(0)) if bad]
-
-
-def _first_row(table: RawTable, mask: pl.Series) -> int | None:
-    hits = mask.arg_true()
-    return int(hits[0]) if len(hits) else None
-
-
-def _label(table: RawTable, schema: Schema) -> pl.Expr:
-    raw = table.frame[schema.label].str.strip_chars()
-    if raw.is_null().any() or (raw == "").any():
-        row = _first_row(table, raw.is_null() | (raw == ""))
-        raise DataError("the label is missing", column=schema.label, **table.locate(row))
-    mapping = schema.label_mapping
-    if mapping is None:
-        mapping = {"0": 0.0, "1": 1.0}
-        value = raw.cast(pl.Float64, strict=False)
-        allowed = value.is_in([0.0, 1.0])
-        target = value
-    else:
-        keys = {_number(k) for k in mapping}
-        if None not in keys:  # numeric keys: "-1" and "-1.0" are the same label
-            numeric_map = {_number(k): v for k, v in mapping.items()}
-            value = raw.cast(pl.Float64, strict=False)
-            allowed = value.is_in(list(numeric_map))
-            target = value.replace_strict(numeric_map, default=None, return_dtype=pl.Float64)
-        else:
-            allowed = raw.is_in(list(mapping))
-            target = raw.replace_strict(mapping, default=None, return_dtype=pl.Float64)
-    allowed = allowed.fill_null(False)
-    if not allowed.all():
-        row = _first_row(table, ~allowed)
-        raise DataError(
-            f"label {raw[row]!r} is outside the allowed set {sorted(mapping)}",
-            column=schema.label,
-            **table.locate(row),
-        )
-    return pl.lit(target.cast(pl.Float32)).alias(schema.label)
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _raise_bad_numeric(table: RawTable, f: Field) -> None:
-    """Raise the :class:`DataError` naming the first cell of numeric field ``f`` that is not
-    a usable number (called for the fields :func:`_failing` flags after stripping)."""
-    raw = table.frame[f.name].str.strip_chars()
-    present = raw.is_not_null() & (raw != "")
-    value = raw.cast(pl.Float64, strict=False)
-    unparsed = present & value.is_null()
-    if unparsed.any():
-        row = _first_row(table, unparsed)
-        raise DataError(f"expected a number, found {raw[row]!r}", column=f.name, **table.locate(row))
-    non_finite = present & (value.is_nan() | value.is_infinite())
-    if non_finite.fill_null(False).any():
-        row = _first_row(table, non_finite.fill_null(False))
-        raise DataError(f"expected a finite number, found {raw[row]!r}", column=f.name, **table.locate(row))
-    if f.transform == "bucketize":
-        too_low = (present & (value < -(2.0**63))).fill_null(False)
-        if too_low.any():  # int(x) would not fit the 64-bit bucket
-            row = _first_row(table, too_low)
-            raise DataError(
-                f"expected a number >= -2^63 to bucketize, found {raw[row]!r}", column=f.name, **table.locate(row)
-            )
-    elif f.transform == "none":
-        too_big = (present & value.cast(pl.Float32).is_infinite()).fill_null(False)
-        if too_big.any():  # the model would see inf
-            row = _first_row(table, too_big)
-            raise DataError(
-                f"expected a number within float32 range (±3.4e38), found {raw[row]!r}; "
-                "use transform: log1p for huge values",
-                column=f.name,
-                **table.locate(row),
-            )
-
-
-def _numeric_value(x: pl.Expr, f: Field) -> pl.Expr:
-    """The model's value of numeric field ``f`` from its parsed Float64 ``x`` (null = missing):
-    a bucket string for ``bucketize``, else a Float32 with missing as ``fill_value``."""
-    if f.transform == "bucketize":
-        return pl.when(x > 2).then((x.log() ** 2).floor()).otherwise(x).cast(pl.Int64).cast(pl.String)
-    if f.transform == "log1p":
-        x = x.sign() * x.abs().log1p()
-    return x.fill_null(f.fill_value).cast(pl.Float32)
 
 
 def encode(frames: list[pl.DataFrame], schema: Schema, vocabulary: Vocabulary) -> EncodedArrays:
@@ -239,12 +99,9 @@ def numeric_and_labels(frame: pl.DataFrame, schema: Schema) -> tuple[np.ndarray,
 class _Lookup:
     """Value → position in one field's kept values, for chunk after chunk.
 
-    ``replace_strict`` with a 10^6-value vocabulary rebuilds a 10^6-entry hash table on
-    every call, which dominated encoding a large split in chunks. Instead the kept
-    values are registered once, in id order, in a private polars ``Categories`` mapping:
-    casting a chunk to that ``Categorical`` only looks values up, and a value's physical
-    code is its position. Values outside the vocabulary get codes past its end (the cast
-    adds them to the mapping), which :meth:`ids` sends to the OOV id; :meth:`seen`
+    The kept values are registered once, in id order, in a :class:`ValueCodes` mapping, so
+    a value's code is its position. Values outside the vocabulary get codes past its end
+    (the cast adds them to the mapping), which :meth:`ids` sends to the OOV id; :meth:`seen`
     starts a fresh mapping once those have grown large, so memory stays bounded.
     """
 
@@ -254,22 +111,16 @@ class _Lookup:
         self._register()
 
     def _register(self) -> None:
-        # A mapping lives as long as some data uses it: self._keep does.
-        dtype = pl.Categorical(pl.Categories.random())
-        self._keep = self.values.cast(dtype)
-        in_order = self.size == 0 or bool(
-            (self._keep.to_physical() == pl.int_range(0, self.size, eager=True, dtype=pl.UInt32)).all()
-        )
-        # The Categories API is unstable: should codes ever not follow insertion order,
-        # fall back to the (slower) exact mapping.
-        self._dtype = dtype if in_order else None
+        mapping = ValueCodes(self.values)
+        # Should codes ever not follow insertion order, fall back to the (slower) exact mapping.
+        self._mapping = mapping if mapping.in_order else None
 
     def codes(self, column: pl.Expr) -> pl.Expr:
         """UInt32 position of each value in the kept values, ``>= size`` when not kept, null when missing."""
-        if self._dtype is None:
+        if self._mapping is None:
             positions = pl.int_range(0, self.size, eager=True, dtype=pl.UInt32)
             return column.replace_strict(self.values, positions, default=self.size, return_dtype=pl.UInt32)
-        return column.cast(self._dtype).to_physical()
+        return self._mapping.codes(column)
 
     def ids(self, codes: pl.Expr) -> pl.Expr:
         """Field-local ids (Int64) of :meth:`codes`."""
@@ -284,7 +135,7 @@ class _Lookup:
     def seen(self, codes: pl.Series) -> None:
         """Start a fresh mapping once unseen values have taken more codes than the vocabulary."""
         top = codes.max()
-        if self._dtype is not None and top is not None and top >= self.size + max(self.size, _UNSEEN_CODES):
+        if self._mapping is not None and top is not None and top >= self.size + max(self.size, _UNSEEN_CODES):
             self._register()
 
 
@@ -293,6 +144,55 @@ class _Lookup:
 _UNSEEN_CODES = 1_000_000
 
 
-def bucket_of(x: float) -> str:
-    """The Criteo log² bucket of one value, as :func:`prepare` computes it (for docs and tests)."""
-    return str(int(math.floor(math.log(x) ** 2)) if x > 2 else int(x))
+def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1 << 16) -> None:
+    """Rewrite an ``ids.npy`` of per-field value codes (int32, ``-1`` = missing) as ids.
+
+    Column ``j`` becomes ``code_ids[j][code]``
+    (:meth:`~lit_ctr.data.vocabulary.VocabularyCounter.code_ids`). The file is read and
+    written back in blocks of ``block_rows`` rows with plain reads and writes, on all
+    cores, so resident memory stays at a few blocks; in place when the ids are int32,
+    else into a new file moved over it.
+    """
+    dtype = code_ids[0].dtype if code_ids else np.dtype(np.int32)
+    # All fields' tables end to end, each with its missing id first: a block of codes
+    # becomes ids with one add and one gather in memory order (a gather per column
+    # strides over the whole block once per field).
+    lookup = np.concatenate([np.concatenate([t[-1:], t[:-1]]) for t in code_ids]) if code_ids else np.zeros(0, dtype)
+    index_dtype = np.int32 if len(lookup) < 2**31 else np.int64
+    base = (np.cumsum([0] + [len(t) for t in code_ids[:-1]]) + 1).astype(index_dtype)
+    source = os.open(path, os.O_RDWR)
+    target = None
+    try:
+        header = FdReader(source)
+        version = np.lib.format.read_magic(header)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, stored = read_header(header)
+        if stored != np.int32:
+            raise ValueError(f"{path}: expected int32 codes, found {stored}")
+        rows, width = shape
+        out, out_start = source, header.offset
+        if dtype != np.int32:
+            out = target = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            new_header = io.BytesIO()
+            descr = np.lib.format.dtype_to_descr(dtype)
+            np.lib.format.write_array_header_1_0(new_header, {"descr": descr, "fortran_order": False, "shape": shape})
+            write_all(target, new_header.getvalue(), 0)
+            out_start = len(new_header.getvalue())
+
+        def map_block(first: int) -> None:
+            codes = np.empty((min(block_rows, rows - first), width), dtype=np.int32)
+            read_exactly(source, codes, header.offset + first * width * 4, path)
+            index = codes.astype(index_dtype, copy=False)
+            index += base  # codes are at least -1: each field's missing id sits at its base - 1
+            ids = np.take(lookup, index)
+            write_all(out, ids.data, out_start + first * width * dtype.itemsize)
+
+        # numpy's gather and the file reads and writes release the GIL.
+        with ThreadPoolExecutor(os.cpu_count()) as pool:
+            list(pool.map(map_block, range(0, rows, block_rows)))
+    finally:
+        if target is not None:
+            os.close(target)
+        os.close(source)
+    if target is not None:
+        os.replace(path.with_suffix(".tmp"), path)

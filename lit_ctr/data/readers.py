@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import csv
 import glob
+import gzip
+import shutil
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -68,6 +71,21 @@ class RawTable:
         return {"file": self.file, "line": self.first_line + row}
 
 
+def as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    """``column`` as the text values are keyed by: the one rule for typed columns.
+
+    Strings stay as they are. A float that is a whole number becomes its integer's text
+    (``7.0`` → ``"7"``), so integer ids that arrive as floats (a Parquet float column, a
+    pandas column with a missing cell, a dict with ``7.0``) find the ids of their integers;
+    other floats keep polars' shortest text (``0.5``). Text files keep the text as written.
+    """
+    value = pl.col(column)
+    if not dtype.is_float():
+        return value.cast(pl.String)
+    whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**63)
+    return pl.when(whole).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String)).alias(column)
+
+
 def expand_paths(pattern: str | Path) -> list[Path]:
     """The files a path or glob names, sorted; a glob counts as one split."""
     text = str(pattern)
@@ -83,14 +101,24 @@ def expand_paths(pattern: str | Path) -> list[Path]:
     return [path]
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with gzip's magic bytes (whatever its name says)."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
 def file_kind(path: Path, fmt: FileFormat) -> str:
-    """The format of ``path``: the configured one, or by extension."""
+    """The format of ``path``: the configured one, or by extension (``.csv.gz`` is a CSV)."""
     if fmt.kind != "auto":
         return fmt.kind
-    kind = _EXTENSIONS.get(path.suffix.lower())
+    suffix = Path(path.stem).suffix if path.suffix.lower() == ".gz" else path.suffix
+    kind = _EXTENSIONS.get(suffix.lower())
     if kind is None:
         raise DataError(
-            f"cannot tell the format from the extension {path.suffix!r}; set file_format.kind to "
+            f"cannot tell the format from the extension {suffix!r}; set file_format.kind to "
             "one of csv, tsv, parquet, libfm",
             file=str(path),
         )
@@ -116,12 +144,46 @@ def read_tables(
     ``locate`` names lines (or rows) of the whole file.
     """
     kind = file_kind(path, fmt)
+    if is_gzip(path):
+        yield from _read_gzip(path, schema, fmt, kind, require_label, chunk_rows)
+        return
     if kind == "libfm":
         yield _read_libfm(path, schema, fmt)
     elif kind == "parquet":
         yield from _read_parquet(path, schema, require_label, chunk_rows)
     else:
         yield from _read_delimited(path, schema, fmt, kind, require_label, chunk_rows)
+
+
+def _read_gzip(
+    path: Path, schema: Schema, fmt: FileFormat, kind: str, require_label: bool, chunk_rows: int | None
+) -> Iterator[RawTable]:
+    """A gzip-compressed CSV, TSV or libFM file: decompressed, streaming, into a temporary
+    file (in ``TMPDIR``) that is read like any other and removed afterwards; tables and
+    errors name ``path``. polars reads compressed CSV only whole, and the line checks
+    (:func:`_check_field_counts`) scan the file's lines, so an uncompressed copy is what
+    keeps large files streaming."""
+    if kind == "parquet":
+        raise DataError("a gzip-compressed Parquet file is not supported; decompress it first", file=str(path))
+    handle = tempfile.NamedTemporaryFile(prefix="lit_ctr-", suffix=f".{kind}", delete=False)  # noqa: SIM115
+    plain = Path(handle.name)
+    try:
+        with handle, gzip.open(path, "rb") as source:
+            shutil.copyfileobj(source, handle, 1 << 20)
+    except (OSError, EOFError) as error:
+        plain.unlink(missing_ok=True)
+        raise DataError(f"not a readable gzip file ({error})", file=str(path)) from None
+    try:
+        for table in read_tables(
+            plain, schema, replace(fmt, kind=kind), require_label=require_label, chunk_rows=chunk_rows
+        ):
+            table.file = str(path)
+            yield table
+    except DataError as error:
+        located = error.file.replace(str(plain), str(path)) if error.file else error.file
+        raise DataError(error.reason, file=located, line=error.line, column=error.column) from None
+    finally:
+        plain.unlink(missing_ok=True)
 
 
 def _collect(query: pl.LazyFrame, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
@@ -155,9 +217,9 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
 def _read_parquet(path: Path, schema: Schema, require_label: bool, chunk_rows: int | None) -> Iterator[RawTable]:
     offset = 0
     try:
-        available = pl.scan_parquet(path).collect_schema().names()
-        wanted = _wanted(schema, available, str(path), require_label)
-        query = pl.scan_parquet(path).select(pl.col(c).cast(pl.String) for c in wanted)
+        types = pl.scan_parquet(path).collect_schema()
+        wanted = _wanted(schema, types.names(), str(path), require_label)
+        query = pl.scan_parquet(path).select(as_text(c, types[c]) for c in wanted)
         for frame in _collect(query, chunk_rows):
             yield RawTable(str(path), frame, None, first_row=offset)
             offset += frame.height

@@ -7,19 +7,24 @@ training code so that an exported predictor (:mod:`lit_ctr.predictor`) and a che
 Rows are a file path or glob (read with the training file format), a polars frame, a
 pandas frame, or a list of dicts. Values are taken as text, exactly as a file gives
 them; unseen values map to the field's out-of-vocabulary id and missing values
-(``None``, NaN, empty strings, absent keys) to its missing-value id.
+(``None``, NaN, empty strings, absent keys) to its missing-value id. Floats follow the
+readers' rule (:func:`~lit_ctr.data.readers.as_text`): a whole number is keyed as its
+integer (``7.0`` finds the id of ``7``), on every path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from lit_ctr.data.encoding import EncodedArrays, encode, prepare
+from lit_ctr.data.checks import prepare
+from lit_ctr.data.encoding import EncodedArrays, Encoder
 from lit_ctr.data.errors import DataError
-from lit_ctr.data.readers import RawTable, expand_paths, read_table
+from lit_ctr.data.readers import RawTable, as_text, expand_paths, read_tables
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary
 
@@ -40,18 +45,42 @@ def encode_rows(
             files, e.g. ``{"kind": "csv"}`` for a CSV with a header (default: the
             training files' format).
     """
+    if file_format is None:
+        file_format = FileFormat(**preprocessing["file_format"])
+    elif isinstance(file_format, dict):
+        file_format = FileFormat(**file_format)
     schema = Schema.from_dict(preprocessing["schema"])
-    vocabulary = Vocabulary.from_dict(preprocessing["vocabulary"])
+    return encode_with(schema, Vocabulary.from_dict(preprocessing["vocabulary"]), rows, file_format)
+
+
+def encode_with(
+    schema: Schema, vocabulary: Vocabulary, rows: Rows, file_format: FileFormat, *, chunk_rows: int | None = None
+) -> EncodedArrays:
+    """Encode raw rows (label optional): the one path from rows to arrays outside the cache,
+    for :func:`encode_rows` and the DataModule's rows to predict.
+
+    Files are read ``chunk_rows`` rows at a time (whole when None) and each chunk is
+    encoded on its own; the arrays (``ids [N, F_cat]``, ``numeric [N, F_num]``, labels
+    ``[N]`` when every row has one) are returned in memory.
+    """
+    encoder = Encoder(schema, vocabulary)
     if isinstance(rows, (str, Path)):
-        if file_format is None:
-            file_format = FileFormat(**preprocessing["file_format"])
-        elif isinstance(file_format, dict):
-            file_format = FileFormat(**file_format)
-        tables = [read_table(p, schema, file_format, require_label=False) for p in expand_paths(rows)]
+        tables: Iterable[RawTable] = (
+            table
+            for path in expand_paths(rows)
+            for table in read_tables(path, schema, file_format, require_label=False, chunk_rows=chunk_rows)
+        )
     else:
         tables = [rows_table(rows, schema)]
-    frames = [prepare(t, schema, require_label=False) for t in tables]
-    return encode(frames, schema, vocabulary)
+    parts = [encoder(prepare(table, schema, require_label=False)) for table in tables]
+    if len(parts) == 1:
+        return parts[0]
+    labelled = all(p.labels is not None for p in parts)
+    return EncodedArrays(
+        np.concatenate([p.ids for p in parts]),
+        np.concatenate([p.numeric for p in parts]),
+        np.concatenate([p.labels for p in parts]) if labelled else None,
+    )
 
 
 def rows_table(rows: Any, schema: Schema) -> RawTable:
@@ -78,33 +107,33 @@ def rows_table(rows: Any, schema: Schema) -> RawTable:
             f"column(s) {nested} hold lists, structs or objects; expected one value per cell", file="<rows>"
         )
     try:
-        frame = frame.select(pl.col(c).cast(pl.String) for c in keep)
+        frame = frame.select(as_text(c, frame.schema[c]) for c in keep)
     except pl.exceptions.PolarsError as exc:  # e.g. bytes that are not UTF-8 text
         raise DataError(f"cannot read the values as text ({exc})", file="<rows>") from exc
     return RawTable("<rows>", frame, None)
 
 
 def _from_dicts(rows: list[dict[str, Any]] | tuple, names: list[str]) -> pl.DataFrame:
-    """Dicts as string columns: ``str(value)``, with None/NaN and absent keys as nulls."""
+    """Dicts as string columns: ``str(value)``, floats by :func:`as_text`, with None/NaN and
+    absent keys as nulls."""
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise DataError(
                 f"expected a list of dicts (column name → value), row {i} is a {type(row).__name__}", file="<rows>"
             )
     present = set().union(*(row.keys() for row in rows)) if rows else set()
-    return pl.DataFrame(
-        {
-            name: pl.Series(name, [_text(row.get(name)) for row in rows], dtype=pl.String)
-            for name in names
-            if name in present
-        }
-    )
+    return pl.DataFrame([_column(name, [row.get(name) for row in rows]) for name in names if name in present])
 
 
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return str(value)
+def _column(name: str, values: list[Any]) -> pl.Series:
+    """Python values as one string column; floats (numpy's too) go through :func:`as_text`."""
+    floats = [i for i, v in enumerate(values) if isinstance(v, (float, np.floating)) and v == v]
+    text = [None if v is None or (isinstance(v, (float, np.floating)) and v != v) else str(v) for v in values]
+    if floats:
+        typed = pl.DataFrame({"v": pl.Series([float(values[i]) for i in floats], dtype=pl.Float64)})
+        for i, t in zip(floats, typed.select(as_text("v", pl.Float64()))["v"]):
+            text[i] = t
+    return pl.Series(name, text, dtype=pl.String)
 
 
 def _is_pandas_frame(rows: Any) -> bool:
@@ -114,20 +143,19 @@ def _is_pandas_frame(rows: Any) -> bool:
 def _from_pandas(frame: Any) -> pl.DataFrame:
     """A pandas frame as string columns, without pyarrow.
 
-    Missing cells (None, NaN, NA, NaT) become nulls. A float column whose values are all
-    whole numbers is written without ``.0``: pandas turns an integer id column with a
-    missing cell into floats, and ``123.0`` must still find the id of ``123``.
+    Missing cells (None, NaN, NA, NaT) become nulls. Float columns follow :func:`as_text`:
+    pandas turns an integer id column with a missing cell into floats, and ``123.0`` must
+    still find the id of ``123``.
     """
-    columns = {}
+    columns = []
     for name in frame.columns:
         series = frame[name]
         missing = series.isna().to_numpy()
         values = series.to_numpy(dtype=object)
         if series.dtype.kind == "f":
-            present = [float(v) for v, m in zip(values, missing) if not m]
-            whole = all(v.is_integer() for v in present)
-            text = [None if m else (str(int(float(v))) if whole else repr(float(v))) for v, m in zip(values, missing)]
+            columns.append(_column(str(name), [None if m else float(v) for v, m in zip(values, missing)]))
         else:
-            text = [None if m else str(v) for v, m in zip(values, missing)]
-        columns[str(name)] = pl.Series(str(name), text, dtype=pl.String)
+            columns.append(
+                pl.Series(str(name), [None if m else str(v) for v, m in zip(values, missing)], dtype=pl.String)
+            )
     return pl.DataFrame(columns)

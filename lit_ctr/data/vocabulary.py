@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.schema import Schema
 
@@ -90,8 +91,8 @@ def fit_vocabulary(train: list[pl.DataFrame], schema: Schema) -> Vocabulary:
 class VocabularyCounter:
     """Counts categorical values chunk by chunk, for training splits larger than memory.
 
-    Each field's values get codes in a private polars ``Categories`` mapping (a value
-    keeps its code for the counter's life) and are counted per code, so memory grows
+    Each field's values get codes in a :class:`~lit_ctr.data.categories.ValueCodes`
+    mapping (a value keeps its code for the counter's life) and are counted per code, so memory grows
     with the number of distinct values per field, not with the rows. ``update`` (or
     :meth:`codes`) every training frame, then :meth:`vocabulary` gives what
     :func:`fit_vocabulary` gives on all the frames at once: the same values, the same
@@ -102,9 +103,7 @@ class VocabularyCounter:
 
     def __init__(self, schema: Schema) -> None:
         self.fields = schema.categorical
-        self._categories = [pl.Categories.random() for _ in self.fields]
-        # A mapping lives as long as some data uses it: these empty columns do.
-        self._keep = [pl.Series([], dtype=pl.Categorical(c)) for c in self._categories]
+        self._codes = [ValueCodes() for _ in self.fields]
         self._counts = [np.zeros(0, dtype=np.uint64) for _ in self.fields]
         self._kept_codes: list[np.ndarray] | None = None
 
@@ -126,8 +125,8 @@ class VocabularyCounter:
         if not self.fields:
             return None
         codes = frame.select(
-            pl.col(f.name).cast(keep.dtype).to_physical().alias(f"code{i}")  # fields in parallel
-            for i, (f, keep) in enumerate(zip(self.fields, self._keep))
+            codes.codes(pl.col(f.name)).alias(f"code{i}")  # fields in parallel
+            for i, (f, codes) in enumerate(zip(self.fields, self._codes))
         )
         for i, column in enumerate(codes.iter_columns()):
             present = column.drop_nulls().to_numpy()
@@ -145,7 +144,7 @@ class VocabularyCounter:
         queries = [
             pl.DataFrame(
                 {
-                    "value": categories.to_series()[: len(counts)],
+                    "value": codes.values(len(counts)),
                     "n": counts,
                     "code": np.arange(len(counts), dtype=np.int64),
                 }
@@ -153,7 +152,7 @@ class VocabularyCounter:
             .lazy()
             .filter(pl.col("value").is_not_null() & (pl.col("n") >= f.min_count))
             .sort(["n", "value"], descending=[True, False])
-            for f, categories, counts in zip(self.fields, self._categories, self._counts)
+            for f, codes, counts in zip(self.fields, self._codes, self._counts)
         ]
         kept = pl.collect_all(queries)  # fields in parallel
         fields = [FieldVocabulary(f.name, k["value"].to_list()) for f, k in zip(self.fields, kept)]

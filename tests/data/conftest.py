@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from lit_ctr.data import CTRDataModule, Field, FileFormat, Schema
-from lit_ctr.data.encoding import EncodedArrays, encode, prepare
+from lit_ctr.data.checks import prepare
+from lit_ctr.data.encoding import EncodedArrays, encode
 from lit_ctr.data.readers import read_table
 from lit_ctr.data.vocabulary import Vocabulary, fit_vocabulary
 

@@ -348,3 +348,60 @@ def test_libfm_field_starts_not_one_per_field_is_rejected(write, make_dm, schema
 def test_datamodule_paths_and_sizes_that_cannot_work_are_rejected(make_dm, schema, kwargs, message):
     with pytest.raises(DataError, match=message):
         make_dm(schema=schema, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("eval_batch_size", 0, "data.eval_batch_size: expected an integer >= 1, got 0"),
+        ("eval_batch_size", -4, "data.eval_batch_size: expected an integer >= 1, got -4"),
+        ("chunk_rows", 0, "data.chunk_rows: expected an integer >= 1, got 0"),
+        ("batch_size", -1, "data.batch_size: expected a positive integer, got -1"),
+        ("num_workers", -1, "data.num_workers: expected an integer >= 0, got -1"),
+        ("block_rows", 0, "data.block_rows: expected an integer >= 1, got 0"),
+    ],
+)
+def test_data_option_out_of_range_is_a_data_error_naming_the_key(make_dm, schema, train_csv, key, value, message):
+    with pytest.raises(DataError) as info:
+        make_dm(schema=schema, train_path=str(train_csv), **{key: value})
+    assert str(info.value) == message
+
+
+def test_cache_dir_that_is_a_file_is_a_data_error(make_dm, schema, train_csv, write):
+    blocker = write("cache_file", "x")
+    with pytest.raises(DataError) as info:
+        make_dm(schema=schema, train_path=str(train_csv), cache_dir=str(blocker))
+    assert str(info.value) == f"{blocker}: data.cache_dir: is a file, expected a folder (or a path to create one)"
+
+
+def test_cache_dir_under_a_file_is_a_data_error(make_dm, schema, train_csv, write):
+    blocker = write("cache_file", "x")
+    with pytest.raises(DataError, match=r"data\.cache_dir: lies under the file .*cache_file, cannot create a folder"):
+        make_dm(schema=schema, train_path=str(train_csv), cache_dir=str(blocker / "sub" / "cache"))
+
+
+def test_cache_dir_that_cannot_be_created_is_a_data_error(make_dm, schema, train_csv, tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr("lit_ctr.data.datamodule.os.access", lambda path, mode: False)  # as for a non-root user
+    with pytest.raises(DataError, match=r"data\.cache_dir: cannot be created \(.*locked is not writable\)"):
+        make_dm(schema=schema, train_path=str(train_csv), cache_dir=str(locked / "cache"))
+
+
+def test_cache_dir_write_failure_is_a_data_error_naming_the_key(make_dm, schema, train_csv, tmp_path, monkeypatch):
+    dm = make_dm(schema=schema, train_path=str(train_csv), cache_dir=str(tmp_path / "cache"))
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "cache" / "x"))
+
+    monkeypatch.setattr("tempfile.mkdtemp", refuse)
+    with pytest.raises(DataError, match=r"data\.cache_dir: cannot write the encoded cache \(Permission denied\)"):
+        dm.prepare_data()
+
+
+def test_predict_file_with_a_header_and_no_rows_encodes_to_zero_rows(make_dm, schema, train_csv, write):
+    rows = write("empty.csv", "user,item,price\n")
+    dm = make_dm(schema=schema, train_path=str(train_csv), predict_path=str(rows))
+    dm.prepare_data()
+    dm.setup("predict")
+    assert dm.splits["predict"].ids.shape == (0, 2) and dm.splits["predict"].numeric.shape == (0, 1)

@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -137,3 +139,23 @@ def test_preprocessing_state_holds_schema_format_and_vocabulary(train_csv, make_
     assert Schema.from_dict(state["schema"]) == schema
     assert state["vocabulary"]["fields"][0] == {"name": "user", "values": ["a", "b", "c"]}
     assert state["file_format"]["kind"] == "auto"
+
+
+def test_setup_logs_rows_and_positives_of_every_split(train_csv, valid_csv, make_dm, schema, caplog):
+    caplog.set_level(logging.INFO, logger="lit_ctr")
+    make_dm(schema=schema, train_path=str(train_csv), valid_path=str(valid_csv)).setup("fit")
+    lines = [r.getMessage() for r in caplog.records]
+    assert "lit-ctr: train split: 6 rows, 3 positives (50.00%)" in lines
+    assert "lit-ctr: valid split: 3 rows, 2 positives (66.67%)" in lines
+
+
+def test_validation_split_with_one_class_warns_that_auc_is_undefined(train_csv, write_rows, make_dm, schema, caplog):
+    valid = write_rows(
+        "one_class.csv", [(0, "a", "x", 1.0), (0, "b", "y", 2.0)], header=["label", "user", "item", "price"]
+    )
+    caplog.set_level(logging.INFO, logger="lit_ctr")
+    make_dm(schema=schema, train_path=str(train_csv), valid_path=str(valid)).setup("fit")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "lit-ctr: warning: every row of the valid split is negative: AUC is undefined there (logged as NaN)"
+    ]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from lit_ctr.data import Field, Schema
-from lit_ctr.data.encoding import bucket_of, encode
+from lit_ctr.data.checks import bucket_of
+from lit_ctr.data.encoding import encode
 from lit_ctr.data.vocabulary import MISSING_ID, RESERVED_IDS, fit_vocabulary
 
 VALUES = [-7.5, -1.0, -0.25, 0.0, 0.5, 1.0, 1.99, 2.0, 2.0001, 2.5, 3.0, 7.389, 100.0, 12345.678, 1e9]

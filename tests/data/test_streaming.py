@@ -12,10 +12,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lit_ctr.data import DataError, Field, FileFormat, Schema, datamodule, encoding, readers
+from lit_ctr.data import DataError, Field, FileFormat, Schema, encoding, pipeline, readers
 from lit_ctr.data.batching import BatchIndexSampler, BlockShuffleSampler, BlockSplit, EncodedSplit
-from lit_ctr.data.cache import SplitWriter, load_split, map_codes_to_ids, save_split
-from lit_ctr.data.encoding import EncodedArrays, Encoder, encode
+from lit_ctr.data.cache import SplitWriter, load_split, save_split
+from lit_ctr.data.encoding import EncodedArrays, Encoder, encode, map_codes_to_ids
 from lit_ctr.data.readers import read_tables
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, RESERVED_IDS, VocabularyCounter, fit_vocabulary
 
@@ -94,7 +94,7 @@ def assert_same_entry(first, second) -> None:
 def large(request, monkeypatch) -> str:
     """Run as small inputs (kept in memory between passes) and as large ones (read on every pass)."""
     if request.param == "re-read":
-        monkeypatch.setattr(datamodule, "KEEP_BYTES", 0)
+        monkeypatch.setattr(pipeline, "KEEP_BYTES", 0)
     return request.param
 
 
@@ -124,24 +124,24 @@ def spy_on_reads(monkeypatch) -> list[str]:
         reads.append(Path(path).name)
         yield from original(path, *args, **kwargs)
 
-    monkeypatch.setattr(datamodule, "read_tables", spy)
+    monkeypatch.setattr(pipeline, "read_tables", spy)
     return reads
 
 
-@pytest.mark.parametrize("keep_bytes", [datamodule.KEEP_BYTES, 0])
+@pytest.mark.parametrize("keep_bytes", [pipeline.KEEP_BYTES, 0])
 def test_a_separate_train_file_is_read_once_whatever_its_size(files, make_dm, monkeypatch, keep_bytes):
-    monkeypatch.setattr(datamodule, "KEEP_BYTES", keep_bytes)
+    monkeypatch.setattr(pipeline, "KEEP_BYTES", keep_bytes)
     reads = spy_on_reads(monkeypatch)
     make_dm(schema=SCHEMA, chunk_rows=10, **files).prepare_data()
     assert reads.count("part-0.csv") == 1  # counted and written as codes in one pass
     assert reads.count("valid.csv") == 1
 
 
-@pytest.mark.parametrize(("keep_bytes", "reads_of_path"), [(datamodule.KEEP_BYTES, 1), (0, 3)])
+@pytest.mark.parametrize(("keep_bytes", "reads_of_path"), [(pipeline.KEEP_BYTES, 1), (0, 3)])
 def test_one_path_cut_by_fractions_is_read_once_when_small_once_per_pass_when_large(
     tmp_path, make_dm, monkeypatch, keep_bytes, reads_of_path
 ):
-    monkeypatch.setattr(datamodule, "KEEP_BYTES", keep_bytes)
+    monkeypatch.setattr(pipeline, "KEEP_BYTES", keep_bytes)
     path = write_csv(tmp_path / "all.csv", random_rows(random.Random(4), 60))
     reads = spy_on_reads(monkeypatch)
     make_dm(schema=SCHEMA, path=str(path), chunk_rows=10).prepare_data()
@@ -245,7 +245,7 @@ def test_bad_value_in_a_later_valid_chunk_leaves_no_cache_entry(tmp_path, files,
     with pytest.raises(DataError) as info:
         dm.prepare_data()
     assert (info.value.file, info.value.line) == (str(valid), 8)
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [".inputs"]  # only the memoised input hashes
 
 
 def test_read_tables_locates_every_chunk_in_the_file(write, schema):
@@ -317,11 +317,11 @@ def test_encoder_starts_a_fresh_mapping_when_unseen_values_pile_up(monkeypatch):
     vocab = fit_vocabulary([pl.DataFrame({"user": ["a", "b", "b"]})], schema)
     encoder = Encoder(schema, vocab)
     lookup = encoder._lookups[0]
-    first = lookup._dtype
+    first = lookup._mapping
     for k in range(6):  # 6 × 4 unseen values: more codes than size + 5
         arrays = encoder(pl.DataFrame({"user": [f"x{k}{j}" for j in range(4)] + ["b", "a", None]}))
         assert arrays.ids[:, 0].tolist() == [OOV_ID] * 4 + [2, 3, MISSING_ID]
-    assert lookup._dtype != first
+    assert lookup._mapping is not first
 
 
 # ----------------------------------------------------------------------------- appended .npy files

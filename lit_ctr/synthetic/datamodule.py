@@ -11,13 +11,14 @@ from typing import Literal
 
 from lit_ctr.data.datamodule import CTRDataModule
 from lit_ctr.data.schema import Field, FileFormat, Schema
-from lit_ctr.data.synthetic import MANIFEST_NAME, SyntheticSpec, criteo_like_cardinalities, write_synthetic
+from lit_ctr.synthetic.files import MANIFEST_NAME, write_synthetic
+from lit_ctr.synthetic.generator import SyntheticSpec, criteo_like_cardinalities
 
 log = logging.getLogger("lit_ctr")
 
 
 class SyntheticCTRDataModule(CTRDataModule):
-    """Criteo-shaped rows whose labels come from a planted FM (see :mod:`lit_ctr.data.synthetic`).
+    """Criteo-shaped rows whose labels come from a planted FM (see :mod:`lit_ctr.synthetic.generator`).
 
     The rows are written once as raw TSV files (label, ``I1..In``, ``C1..Cm``, no header)
     under ``data_dir`` and then read through the same reader, vocabulary and cache path
@@ -40,6 +41,8 @@ class SyntheticCTRDataModule(CTRDataModule):
         eval_batch_size: rows per evaluation batch (default 4 × batch_size).
         shuffle_seed: seed of the per-epoch training order.
         num_workers: DataLoader worker processes.
+        preprocessing_from: a checkpoint whose schema and vocabulary are used instead of
+            fitting them (see :class:`~lit_ctr.data.CTRDataModule`).
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class SyntheticCTRDataModule(CTRDataModule):
         eval_batch_size: int | None = None,
         shuffle_seed: int = 0,
         num_workers: int = 0,
+        preprocessing_from: str | None = None,
     ) -> None:
         self.spec = SyntheticSpec(
             rows=rows,
@@ -87,6 +91,7 @@ class SyntheticCTRDataModule(CTRDataModule):
             eval_batch_size=eval_batch_size,
             shuffle_seed=shuffle_seed,
             num_workers=num_workers,
+            preprocessing_from=preprocessing_from,
         )
 
     def generate(self) -> None:
@@ -102,6 +107,6 @@ class SyntheticCTRDataModule(CTRDataModule):
         stats = json.loads((self.data_dir / MANIFEST_NAME).read_text())["stats"]
         return {split: float(s["bayes_auc"]) for split, s in stats.items()}
 
-    def _inputs(self):  # noqa: ANN202 - same as the base
+    def prepare_inputs(self) -> None:
+        """Generate the files before the pipeline reads them."""
         self.generate()
-        return super()._inputs()
