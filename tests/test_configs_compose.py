@@ -36,7 +36,7 @@ def test_every_model_config_parses_with_every_data_config(model, data, monkeypat
     cli = build_cli(["--config", str(model), "--config", str(data)], run=False)
     config = cli.config
     assert config["model"]["class_path"].startswith("lit_ctr.models.")
-    assert config["data"]["class_path"].startswith("lit_ctr.data.")
+    assert config["data"]["class_path"].startswith(("lit_ctr.data.", "lit_ctr.synthetic."))
     assert config["early_stopping"]["monitor"] == "val/auc"
 
 
@@ -68,7 +68,7 @@ def test_a_model_config_composes_with_a_shipped_data_config(tmp_path):
     )  # fmt: skip
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["model"]["class_path"] == "lit_ctr.models.DeepFM"
-    assert saved["data"]["class_path"] == "lit_ctr.data.SyntheticCTRDataModule"
+    assert saved["data"]["class_path"] == "lit_ctr.synthetic.SyntheticCTRDataModule"
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
 
