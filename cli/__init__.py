@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 
@@ -25,8 +25,10 @@ from lit_ctr.callbacks import (
     BestAndLastCheckpoint,
     EvaluationPlots,
     FiniteLossGuard,
+    FreezeGarbageCollection,
     LearningRateLogger,
     LoggedSaveConfigCallback,
+    NaNSkippingEarlyStopping,
     PredictionWriter,
     SamplesPerSecondProgressBar,
     ThroughputMonitor,
@@ -53,7 +55,8 @@ class LitCtrCLI(LightningCLI):
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
-        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
+        # A NaN val/auc (one class in the split) is skipped, not taken as "no better" (docs/models).
+        parser.add_lightning_class_args(NaNSkippingEarlyStopping, "early_stopping")
         parser.set_defaults(
             {
                 "early_stopping.monitor": "val/auc",
@@ -69,6 +72,8 @@ class LitCtrCLI(LightningCLI):
         parser.add_lightning_class_args(ThroughputMonitor, "throughput")
         parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
         parser.add_lightning_class_args(EvaluationPlots, "plots")
+        # No full garbage collection in the middle of training steps (its docstring has the numbers).
+        parser.add_lightning_class_args(FreezeGarbageCollection, "gc_freeze")
 
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,
