@@ -30,8 +30,8 @@ from lit_ctr.callbacks import (
     LoggedSaveConfigCallback,
     NaNSkippingEarlyStopping,
     PredictionWriter,
+    SamplesPerSecondMonitor,
     SamplesPerSecondProgressBar,
-    ThroughputMonitor,
 )
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
 from lit_ctr.data import CTRDataModule, DataError
@@ -69,7 +69,7 @@ class LitCtrCLI(LightningCLI):
         # A NaN or infinite loss stops training; no checkpoint with NaN weights is written.
         parser.add_lightning_class_args(FiniteLossGuard, "finite_loss_guard")
         # Every run logs throughput and the learning rate; `lit-ctr test` draws the plots.
-        parser.add_lightning_class_args(ThroughputMonitor, "throughput")
+        parser.add_lightning_class_args(SamplesPerSecondMonitor, "throughput")
         parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
         parser.add_lightning_class_args(EvaluationPlots, "plots")
         # No full garbage collection in the middle of training steps (its docstring has the numbers).

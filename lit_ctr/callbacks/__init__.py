@@ -10,7 +10,7 @@ from lit_ctr.callbacks.learning_rate import LearningRateLogger
 from lit_ctr.callbacks.prediction_writer import PredictionWriter
 from lit_ctr.callbacks.progress import SamplesPerSecondProgressBar
 from lit_ctr.callbacks.run_config import LoggedSaveConfigCallback
-from lit_ctr.callbacks.throughput import ThroughputMonitor
+from lit_ctr.callbacks.throughput import SamplesPerSecondMonitor
 
 __all__ = [
     "AtomicCheckpointIO",
@@ -25,6 +25,6 @@ __all__ = [
     "NonFiniteLossError",
     "NonFiniteWeightsError",
     "PredictionWriter",
+    "SamplesPerSecondMonitor",
     "SamplesPerSecondProgressBar",
-    "ThroughputMonitor",
 ]
