@@ -29,6 +29,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lit_ctr.callbacks._common import run_directory
 from lit_ctr.callbacks.checkpointing import AtomicCheckpointIO, BestAndLastCheckpoint
 from lit_ctr.callbacks.early_stopping import NaNSkippingEarlyStopping
+from lit_ctr.callbacks.garbage_collection import FreezeGarbageCollection
 from lit_ctr.errors import ConfigError
 from lit_ctr.models.fm import FM
 from lit_ctr.models.fnn import FNN
@@ -118,7 +119,7 @@ def fit_fm_phase(
     )
     args = {k: v for k, v in trainer_args.items() if k not in _OWN}
     fm_trainer = Trainer(
-        **args, callbacks=[best, stopping], logger=trainer.loggers or False, plugins=[AtomicCheckpointIO()],
+        **args, callbacks=[best, stopping, FreezeGarbageCollection()], logger=trainer.loggers or False, plugins=[AtomicCheckpointIO()],
         max_epochs=settings.max_epochs, min_epochs=settings.min_epochs,
     )  # fmt: skip
     fm_trainer.fit(fm, datamodule, ckpt_path=ckpt_path)

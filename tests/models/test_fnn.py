@@ -251,3 +251,37 @@ def test_fm_phase_and_fnn_fit_run_under_ddp_with_two_cpu_processes(write_config,
     metrics = pl.read_csv(run_dir(config) / "metrics.csv")
     assert epochs_with(metrics, "fm/val/auc") == [0, 1] and epochs_with(metrics, "val/auc") == [0]
     assert FNN.load_from_checkpoint(run_dir(config) / "checkpoints" / "best.ckpt", weights_only=True)
+
+
+class VectorsAtTrainStart(L.Callback):
+    """FNN's vectors when training starts (after any checkpoint restore)."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, torch.Tensor] = {}
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.vectors = {k: v.clone() for k, v in pl_module.fm_state_dict().items()}
+
+
+def test_a_resumed_fnn_fit_keeps_its_checkpoints_vectors_rather_than_the_fms(tmp_path):
+    data = tiny_data(tmp_path)
+    fm_path = tmp_path / "fm.ckpt"
+    torch.save({"state_dict": FM(data.field_dims, data.num_numeric, embed_dim=4).state_dict()}, fm_path)
+
+    def fit(epochs: int, ckpt_path: Path | None = None) -> VectorsAtTrainStart:
+        probe = VectorsAtTrainStart()
+        model = FNN(data.field_dims, data.num_numeric, **SMALL_FNN, fm_checkpoint=str(fm_path))
+        trainer = L.Trainer(
+            max_epochs=epochs, callbacks=[probe], accelerator="cpu", logger=False, enable_progress_bar=False,
+            enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp_path,
+        )  # fmt: skip
+        trainer.fit(model, data, ckpt_path=ckpt_path)
+        return probe
+
+    fresh = fit(1)
+    for key, value in fm_vectors(fm_path).items():
+        assert torch.equal(fresh.vectors[key], value), key  # a fresh fit starts from the FM
+    (last,) = (tmp_path / "checkpoints").glob("*.ckpt")  # Lightning's default: the last epoch
+    resumed = fit(2, ckpt_path=last)
+    for key, value in fm_vectors(last).items():
+        assert torch.equal(resumed.vectors[key], value), key  # a resumed one from its checkpoint
