@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 
@@ -25,16 +25,21 @@ from lit_ctr.callbacks import (
     BestAndLastCheckpoint,
     EvaluationPlots,
     FiniteLossGuard,
+    FreezeGarbageCollection,
     LearningRateLogger,
     LoggedSaveConfigCallback,
+    NaNSkippingEarlyStopping,
     PredictionWriter,
+    SamplesPerSecondMonitor,
     SamplesPerSecondProgressBar,
-    ThroughputMonitor,
 )
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
 from lit_ctr.data import CTRDataModule, DataError
 from lit_ctr.data.inference import complete_data_config
 from lit_ctr.models import CTRModule
+from lit_ctr.models.fm_phase import FMPretraining, fm_phase_before_fit
+
+FM_PRETRAINING_HELP = "FNN only: train an FM on the same data first and start FNN from its vectors (null: no FM phase)"
 
 
 class LitCtrCLI(LightningCLI):
@@ -54,7 +59,8 @@ class LitCtrCLI(LightningCLI):
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
-        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
+        # A NaN val/auc (one class in the split) is skipped, not taken as "no better" (docs/models).
+        parser.add_lightning_class_args(NaNSkippingEarlyStopping, "early_stopping")
         parser.set_defaults(
             {
                 "early_stopping.monitor": "val/auc",
@@ -67,9 +73,26 @@ class LitCtrCLI(LightningCLI):
         # A NaN or infinite loss stops training; no checkpoint with NaN weights is written.
         parser.add_lightning_class_args(FiniteLossGuard, "finite_loss_guard")
         # Every run logs throughput and the learning rate; `lit-ctr test` draws the plots.
-        parser.add_lightning_class_args(ThroughputMonitor, "throughput")
+        parser.add_lightning_class_args(SamplesPerSecondMonitor, "throughput")
         parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
         parser.add_lightning_class_args(EvaluationPlots, "plots")
+        # No full garbage collection in the middle of training steps (its docstring has the numbers).
+        parser.add_lightning_class_args(FreezeGarbageCollection, "gc_freeze")
+        # FNN's FM phase: an FM fit on the same data before FNN's (lit_ctr.models.fm_phase, docs/fnn.md).
+        parser.add_argument("--fm_pretraining", type=FMPretraining | None, default=None, help=FM_PRETRAINING_HELP)
+
+    def before_fit(self) -> None:
+        """With an FNN and ``fm_pretraining``, fit its FM first; FNN starts from the FM's best checkpoint."""
+        config = self.config_init[self.subcommand]
+        trainer_args = dict(vars(config["trainer"]))
+        config["ckpt_path"] = fm_phase_before_fit(
+            self.model,
+            self.datamodule,
+            self.trainer,
+            config.get("fm_pretraining"),
+            trainer_args,
+            config.get("ckpt_path"),
+        )
 
     def before_instantiate_classes(self) -> None:
         """Complete the config before anything is built: ``validate``/``test``/``predict`` with a
