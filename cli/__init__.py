@@ -30,9 +30,12 @@ from lit_ctr.callbacks import (
     PredictionWriter,
     SamplesPerSecondProgressBar,
     ThroughputMonitor,
+    WandbRunSetup,
 )
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
-from lit_ctr.data import CTRDataModule, DataError
+from lit_ctr.callbacks.wandb_run import apply_wandb_run_defaults
+from lit_ctr.data import CTRDataModule
+from lit_ctr.errors import LitCtrError
 from lit_ctr.models import CTRModule
 
 
@@ -69,6 +72,11 @@ class LitCtrCLI(LightningCLI):
         parser.add_lightning_class_args(ThroughputMonitor, "throughput")
         parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
         parser.add_lightning_class_args(EvaluationPlots, "plots")
+        parser.add_lightning_class_args(WandbRunSetup, "wandb")  # best-value summaries; nothing without W&B
+
+    def before_instantiate_classes(self) -> None:
+        """A W&B logger without a name, group or tags gets ones saying model, data and seed."""
+        apply_wandb_run_defaults(self.config[self.subcommand] if self.subcommand else self.config, self.subcommand)
 
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,
@@ -100,7 +108,8 @@ DESCRIPTION = (
     "Trainer commands: fit, validate, test, predict (below). "
     "Also: lit-ctr export --ckpt_path X --format torchscript|onnx --output FILE "
     "writes the model, vocabulary and preprocessing into one file for lit_ctr.load_predictor "
-    "(see lit-ctr export --help)."
+    "(see lit-ctr export --help). "
+    "lit-ctr serve --artifact FILE --port 8000 serves it over HTTP (see lit-ctr serve --help)."
 )
 
 
@@ -122,6 +131,12 @@ def main(args: ArgsType = None) -> None:
         _configure_logging()
         export_main(list(argv[1:]))
         return
+    if isinstance(argv, (list, tuple)) and argv and argv[0] == "serve":  # an HTTP service, not a Trainer command
+        from lit_ctr.serving.command import main as serve_main
+
+        _configure_logging()
+        serve_main(list(argv[1:]))
+        return
     build_cli(args)
 
 
@@ -132,12 +147,12 @@ def console_main() -> None:
     traceback instead."""
     try:
         main()
-    except (DataError, NonFiniteLossError, NonFiniteWeightsError) as error:
+    except (LitCtrError, NonFiniteLossError, NonFiniteWeightsError) as error:
         if os.environ.get("LIT_CTR_TRACEBACK", "") not in ("", "0"):
             raise
         message = str(error).removeprefix("lit-ctr: ")
         print(f"lit-ctr: error: {message}", file=sys.stderr)
-        sys.exit(2 if isinstance(error, DataError) else 1)
+        sys.exit(2 if isinstance(error, LitCtrError) else 1)
 
 
 def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:

@@ -9,6 +9,7 @@ from lit_ctr.callbacks.prediction_writer import PredictionWriter
 from lit_ctr.callbacks.progress import SamplesPerSecondProgressBar
 from lit_ctr.callbacks.run_config import LoggedSaveConfigCallback
 from lit_ctr.callbacks.throughput import ThroughputMonitor
+from lit_ctr.callbacks.wandb_run import WandbRunSetup
 
 __all__ = [
     "AtomicCheckpointIO",
@@ -23,4 +24,5 @@ __all__ = [
     "PredictionWriter",
     "SamplesPerSecondProgressBar",
     "ThroughputMonitor",
+    "WandbRunSetup",
 ]
