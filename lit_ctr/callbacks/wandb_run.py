@@ -81,10 +81,10 @@ class WandbRunSetup(Callback):
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not wandb_loggers(trainer):
             return
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is None:
+        metric = trainer.callback_metrics.get(self.monitor)
+        if metric is None:
             return
-        value = float(value)
+        value = float(metric)
         if math.isnan(value):
             return
         if self.best is not None and not (value > self.best if self.mode == "max" else value < self.best):
