@@ -109,7 +109,8 @@ DESCRIPTION = (
     "Also: lit-ctr export --ckpt_path X --format torchscript|onnx --output FILE "
     "writes the model, vocabulary and preprocessing into one file for lit_ctr.load_predictor "
     "(see lit-ctr export --help). "
-    "lit-ctr serve --artifact FILE --port 8000 serves it over HTTP (see lit-ctr serve --help)."
+    "lit-ctr serve --artifact FILE --port 8000 serves it over HTTP (see lit-ctr serve --help). "
+    "lit-ctr tune --sweep configs/sweeps/fm.yaml searches hyper-parameters with Optuna (lit-ctr tune --help)."
 )
 
 
@@ -136,6 +137,12 @@ def main(args: ArgsType = None) -> None:
 
         _configure_logging()
         serve_main(list(argv[1:]))
+        return
+    if isinstance(argv, (list, tuple)) and argv and argv[0] == "tune":  # Optuna over a sweep file
+        from lit_ctr.tune import main as tune_main
+
+        _configure_logging()
+        tune_main(list(argv[1:]))
         return
     build_cli(args)
 

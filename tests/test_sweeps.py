@@ -3,6 +3,7 @@ optimises is the run summary's best value, not the last epoch's."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -112,3 +113,27 @@ def test_sweep_metric_in_a_run_summary_is_the_best_epoch_not_the_last(tmp_path, 
     assert run.history[metric][-1] == pytest.approx(0.7)
     assert run.summary[metric] == {"max": pytest.approx(0.8)}
     assert run.summary[f"best/{metric}"] == pytest.approx(0.8)
+
+
+# ---- lit-ctr tune: the same search with Optuna --------------------------------------------
+
+
+def test_tune_scores_each_trial_by_its_best_validation_and_applies_its_values(tmp_path, write_config):
+    pytest.importorskip("optuna")
+    from lit_ctr.tune import tune
+
+    config = write_config("FM", max_epochs=3)
+    spec = {
+        "name": "fm-test",
+        "method": "bayes",
+        "metric": {"name": "val/auc", "goal": "maximize"},
+        "command": ["${env}", "lit-ctr", "fit", "--config", str(config), "--config", "configs/wandb.yaml", "${args}"],
+        "parameters": {"model.init_args.embed_dim": {"values": [2, 3]}, "model.init_args.embedding_l2": {"value": 0.0}},
+    }
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    study = tune(str(path), trials=2)
+    assert len(study.trials) == 2
+    for trial in study.trials:
+        assert trial.value == max(trial.user_attrs["history"])  # the best validation, not the last
+        assert trial.user_attrs["embed_dim"] == json.loads(trial.params["model.init_args.embed_dim"])

@@ -36,8 +36,8 @@ class LoggedSaveConfigCallback(SaveConfigCallback):
         if self.already_saved:
             return
         if self.save_to_log_dir:
-            # Every rank computes the folder itself: with W&B it names the run id, which the
-            # loggers already know (Lightning starts the run before the callbacks' setup).
+            # Rank 0's folder for every rank: with W&B it names the run id, which only rank 0's
+            # logger holds (Lightning starts the run before the callbacks' setup).
             folder = trainer.strategy.broadcast(run_directory(trainer))
             path = os.path.join(folder, self.config_filename)
             fs = get_filesystem(folder)

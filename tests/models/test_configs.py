@@ -12,7 +12,7 @@ from lit_ctr.cli import LitCtrCLI, build_cli
 from lit_ctr.models import CTRModule
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIGS = sorted(REPO.glob("configs/*/*.yaml"))
+CONFIGS = sorted(p for p in REPO.glob("configs/*/*.yaml") if p.parent.name != "sweeps")  # sweeps: W&B's format
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
