@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -137,3 +138,32 @@ def test_tune_scores_each_trial_by_its_best_validation_and_applies_its_values(tm
     for trial in study.trials:
         assert trial.value == max(trial.user_attrs["history"])  # the best validation, not the last
         assert trial.user_attrs["embed_dim"] == json.loads(trial.params["model.init_args.embed_dim"])
+
+
+class PruningTrial:
+    """An Optuna trial whose pruner says stop."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[float, int]] = []
+
+    def report(self, value, step):
+        self.reports.append((value, step))
+
+    def should_prune(self):
+        return True
+
+    def set_user_attr(self, key, value):
+        pass
+
+
+def test_tune_ends_a_trial_the_pruner_stops_after_reporting_its_epoch():
+    optuna = pytest.importorskip("optuna")
+    import torch
+
+    from lit_ctr.tune import TrialReporter
+
+    trial = PruningTrial()
+    trainer = SimpleNamespace(callback_metrics={"val/auc": torch.tensor(0.75)}, sanity_checking=False, current_epoch=1)
+    with pytest.raises(optuna.TrialPruned, match="val/auc 0.7500 at epoch 1"):
+        TrialReporter(trial, "val/auc").on_validation_end(trainer, None)
+    assert trial.reports == [(0.75, 1)]
