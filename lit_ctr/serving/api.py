@@ -10,6 +10,7 @@ exception, so a bad request travels through the batch as a :class:`Rejected`).
 
 # No `from __future__ import annotations`: LitServe hands decode_request's annotation to
 # FastAPI, which must see the ScoreRequest class itself to read the body as JSON.
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,7 @@ class ScoringAPI(litserve.LitAPI):
                 try:
                     results[i] = self._predict(requests[i])
                 except LitCtrError as error:
-                    results[i] = Rejected(str(error).removeprefix("<rows>: "))
+                    results[i] = Rejected(_located(str(error)))
             return results
         start = 0
         for i in valid:
@@ -110,3 +111,12 @@ class ScoringAPI(litserve.LitAPI):
         if not rows:
             return []
         return [float(p) for p in self.predictor.predict(rows)]
+
+
+def _located(message: str) -> str:
+    """The encoder's ``<rows> (row 3), column 'I1': ...`` as ``rows[3], field 'I1': ...``,
+    the way the request's own checks name a place."""
+    found = re.match(r"<rows> \(row (\d+)\), column '([^']*)': (.*)", message, re.S)
+    if found:
+        return f"rows[{found[1]}], field '{found[2]}': {found[3]}"
+    return message.removeprefix("<rows>: ")
