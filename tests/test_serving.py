@@ -249,3 +249,16 @@ def test_serve_refuses_a_host_it_cannot_bind_naming_the_option(artifacts):
     )
     assert result.returncode == 2
     assert "lit-ctr: error: host: expected one of 127.0.0.1" in result.stderr
+
+
+def test_a_checkpoint_is_served_like_its_export(artifacts, tmp_path):
+    server = Server(artifacts["checkpoint"], tmp_path, "--max_batch_size", "1")
+    try:
+        server.wait_ready()
+        sent = rows(3)
+        response = post(server, {"rows": sent})
+        assert response.status_code == 200, response.text
+        expected = load_predictor(artifacts["onnx"]).predict(sent)
+        assert response.json()["probabilities"] == pytest.approx(expected.tolist(), abs=1e-5)
+    finally:
+        server.stop()
