@@ -32,10 +32,13 @@ from lit_ctr.callbacks import (
     PredictionWriter,
     SamplesPerSecondMonitor,
     SamplesPerSecondProgressBar,
+    WandbRunSetup,
 )
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
-from lit_ctr.data import CTRDataModule, DataError
+from lit_ctr.callbacks.wandb_run import apply_wandb_run_defaults
+from lit_ctr.data import CTRDataModule
 from lit_ctr.data.inference import complete_data_config
+from lit_ctr.errors import LitCtrError
 from lit_ctr.models import CTRModule
 from lit_ctr.models.fm_phase import FMPretraining, fm_phase_before_fit
 
@@ -76,6 +79,7 @@ class LitCtrCLI(LightningCLI):
         parser.add_lightning_class_args(SamplesPerSecondMonitor, "throughput")
         parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
         parser.add_lightning_class_args(EvaluationPlots, "plots")
+        parser.add_lightning_class_args(WandbRunSetup, "wandb")  # best-value summaries; nothing without W&B
         # No full garbage collection in the middle of training steps (its docstring has the numbers).
         parser.add_lightning_class_args(FreezeGarbageCollection, "gc_freeze")
         # FNN's FM phase: an FM fit on the same data before FNN's (lit_ctr.models.fm_phase, docs/fnn.md).
@@ -98,10 +102,12 @@ class LitCtrCLI(LightningCLI):
         """Complete the config before anything is built: ``validate``/``test``/``predict`` with a
         checkpoint encode rows with the checkpoint's schema and vocabulary
         (``data.preprocessing_from`` is set to ``ckpt_path``), and ``schema.fields`` is inferred
-        from the training file when not given (and so saved in ``config.yaml``)."""
+        from the training file when not given (and so saved in ``config.yaml``); a W&B logger without a name, group or tags gets
+        ones saying model, data and seed."""
         _preprocessing_from_checkpoint(self.config, self.subcommand)
         config = self.config[self.subcommand] if self.subcommand else self.config
         complete_data_config(config)
+        apply_wandb_run_defaults(config, self.subcommand)  # a W&B run named after model, data, seed
 
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,
@@ -157,7 +163,9 @@ DESCRIPTION = (
     "Also: lit-ctr schema FILE --label COLUMN prints the schema inferred from a file "
     "(fit infers it too when data.schema.fields is left out); lit-ctr export --ckpt_path X --format torchscript|onnx --output FILE "
     "writes the model, vocabulary and preprocessing into one file for lit_ctr.load_predictor "
-    "(see lit-ctr export --help)."
+    "(see lit-ctr export --help). "
+    "lit-ctr serve --artifact FILE --port 8000 serves it over HTTP (see lit-ctr serve --help). "
+    "lit-ctr tune --sweep configs/sweeps/fm.yaml searches hyper-parameters with Optuna (lit-ctr tune --help)."
 )
 
 
@@ -184,6 +192,18 @@ def main(args: ArgsType = None) -> None:
 
         schema_main(list(argv[1:]))
         return
+    if isinstance(argv, (list, tuple)) and argv and argv[0] == "serve":  # an HTTP service, not a Trainer command
+        from lit_ctr.serving.command import main as serve_main
+
+        _configure_logging()
+        serve_main(list(argv[1:]))
+        return
+    if isinstance(argv, (list, tuple)) and argv and argv[0] == "tune":  # Optuna over a sweep file
+        from lit_ctr.tune import main as tune_main
+
+        _configure_logging()
+        tune_main(list(argv[1:]))
+        return
     build_cli(args)
 
 
@@ -194,12 +214,12 @@ def console_main() -> None:
     traceback instead."""
     try:
         main()
-    except (DataError, NonFiniteLossError, NonFiniteWeightsError) as error:
+    except (LitCtrError, NonFiniteLossError, NonFiniteWeightsError) as error:
         if os.environ.get("LIT_CTR_TRACEBACK", "") not in ("", "0"):
             raise
         message = str(error).removeprefix("lit-ctr: ")
         print(f"lit-ctr: error: {message}", file=sys.stderr)
-        sys.exit(2 if isinstance(error, DataError) else 1)
+        sys.exit(2 if isinstance(error, LitCtrError) else 1)
 
 
 def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:

@@ -10,6 +10,7 @@ from lit_ctr.callbacks.prediction_writer import PredictionWriter
 from lit_ctr.callbacks.progress import SamplesPerSecondProgressBar
 from lit_ctr.callbacks.run_config import LoggedSaveConfigCallback
 from lit_ctr.callbacks.throughput import SamplesPerSecondMonitor
+from lit_ctr.callbacks.wandb_run import WandbRunSetup
 
 __all__ = [
     "AtomicCheckpointIO",
@@ -25,4 +26,5 @@ __all__ = [
     "PredictionWriter",
     "SamplesPerSecondMonitor",
     "SamplesPerSecondProgressBar",
+    "WandbRunSetup",
 ]

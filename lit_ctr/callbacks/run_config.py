@@ -1,8 +1,10 @@
 """The run's configuration, data statistics and parameter count, sent to W&B.
 
 :class:`LoggedSaveConfigCallback` is the ``lit-ctr`` command's ``SaveConfigCallback``: it
-writes ``config.yaml`` into the log directory as Lightning's does, and, for every logger
-that is a ``WandbLogger``, logs as the W&B run config:
+writes ``config.yaml`` into the run's own folder (the one holding ``checkpoints/``: with
+the CSV logger ``<save_dir>/<name>/version_N``, with W&B ``<save_dir>/<project>/<run id>``;
+Lightning's own writes it to ``save_dir`` for W&B, where every run overwrites the last),
+and, for every logger that is a ``WandbLogger``, logs as the W&B run config:
 
 - ``config``: the complete resolved config (every default filled in, as ``config.yaml``);
 - ``data``: row counts and positive rate per split, per-field cardinality (distinct kept
@@ -15,17 +17,40 @@ Other loggers get nothing more than Lightning gives them (the model's hyper-para
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import yaml
+from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
 
-from lit_ctr.callbacks._common import wandb_loggers
+from lit_ctr.callbacks._common import run_directory, wandb_loggers
 
 
 class LoggedSaveConfigCallback(SaveConfigCallback):
-    """``SaveConfigCallback`` that also logs the config and data statistics to W&B."""
+    """``SaveConfigCallback`` that writes ``config.yaml`` into the run's own folder and also
+    logs the config and data statistics to W&B."""
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if self.already_saved:
+            return
+        if self.save_to_log_dir:
+            # Rank 0's folder for every rank: with W&B it names the run id, which only rank 0's
+            # logger holds (Lightning starts the run before the callbacks' setup).
+            folder = trainer.strategy.broadcast(run_directory(trainer))
+            path = os.path.join(folder, self.config_filename)
+            fs = get_filesystem(folder)
+            exists = trainer.strategy.broadcast(fs.isfile(path) if trainer.is_global_zero else False)
+            if exists and not self.overwrite:
+                raise RuntimeError(f"{path} exists: not overwriting the config of an earlier run")
+            if trainer.is_global_zero:
+                fs.makedirs(folder, exist_ok=True)
+                self.parser.save(self.config, path, skip_none=False, overwrite=self.overwrite, multifile=self.multifile)
+        if trainer.is_global_zero:
+            self.save_config(trainer, pl_module, stage)
+            self.already_saved = True
+        self.already_saved = trainer.strategy.broadcast(self.already_saved)
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         loggers = wandb_loggers(trainer)

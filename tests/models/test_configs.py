@@ -12,8 +12,9 @@ from lit_ctr.cli import LitCtrCLI, build_cli
 from lit_ctr.models import CTRModule
 
 REPO = Path(__file__).resolve().parents[2]
-# configs/models and configs/data are halves, composed in tests/test_configs_compose.py.
-CONFIGS = sorted(p for p in REPO.glob("configs/*/*.yaml") if p.parent.name not in ("models", "data"))
+# configs/models and configs/data are halves, composed in tests/test_configs_compose.py;
+# configs/sweeps are in W&B's format.
+CONFIGS = sorted(p for p in REPO.glob("configs/*/*.yaml") if p.parent.name not in ("models", "data", "sweeps"))
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
