@@ -33,7 +33,7 @@ def sends_to_loggers(trainer: Trainer) -> bool:
     both optimizers' steps. So it is asked here, in this one place; a Lightning without
     the connector counts every step as sent.
     """
-    if trainer.fast_dev_run:
+    if getattr(trainer, "fast_dev_run", False):
         return True
     connector = getattr(trainer, "_logger_connector", None)
     return bool(getattr(connector, "should_update_logs", True))

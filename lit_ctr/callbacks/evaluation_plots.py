@@ -119,7 +119,7 @@ def roc_curve(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray
     return fpr.numpy(), tpr.numpy(), float(binary_auroc(p, y))
 
 
-def calibration_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, np.ndarray | float]:
+def calibration_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, Any]:
     """Per equal-width bin: mean predicted probability, observed click rate, row count;
     and torchmetrics' expected calibration error (``binary_calibration_error``, L1: the
     count-weighted mean gap).

@@ -80,6 +80,7 @@ class FiniteLossGuard(Callback):
             return
         if not bad_here:
             self._raise(trainer.global_step, trainer.current_epoch, self._batch_idx, None)
+        assert self._first_bad is not None  # bad_here
         step, epoch, batch, value = self._first_bad.tolist()
         self._raise(int(step), int(epoch), int(batch), torch.tensor(value))
 

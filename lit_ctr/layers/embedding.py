@@ -25,6 +25,8 @@ class FeatureEmbedding(nn.Module):
         init_std: standard deviation of the normal initialisation.
     """
 
+    offsets: Tensor
+
     def __init__(self, field_dims: list[int], num_numeric: int, dim: int, init_std: float = 0.01) -> None:
         super().__init__()
         self.dim = dim

@@ -9,6 +9,9 @@ from torch import Tensor, nn
 class _FieldPairs(nn.Module):
     """Index pairs ``(i, j), i < j`` of ``num_fields`` fields, as buffers for one gather each."""
 
+    left: Tensor
+    right: Tensor
+
     def __init__(self, num_fields: int) -> None:
         super().__init__()
         left, right = torch.triu_indices(num_fields, num_fields, offset=1)

@@ -85,7 +85,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         penalty = torch.zeros((), device=ids.device)
         if self.embedding_l2:
             tables = [m for m in self.modules() if hasattr(m, "squared_norm") and m is not self]
-            penalty = penalty + self.embedding_l2 * sum(m.squared_norm(ids) for m in tables)
+            penalty = penalty + self.embedding_l2 * sum(m.squared_norm(ids) for m in tables)  # type: ignore[operator]
         if self.net_l2:
             penalty = penalty + self.net_l2 * sum(
                 m.weight.pow(2).sum() for m in self.modules() if isinstance(m, nn.Linear)

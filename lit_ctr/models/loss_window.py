@@ -29,7 +29,7 @@ class LossWindows:
         total, batches = loss.detach() + total, batches + 1
         trainer = module._trainer
         to_loggers = trainer is None or sends_to_loggers(trainer)
-        if to_loggers or trainer.progress_bar_callback is not None:
+        if to_loggers or (trainer is not None and trainer.progress_bar_callback is not None):
             module.log(name, total / batches, prog_bar=True, batch_size=rows)
         if not to_loggers:
             self._sums[name] = (total, batches)

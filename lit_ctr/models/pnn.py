@@ -43,12 +43,13 @@ class PNN(CTRModule):
         super().__init__(field_dims, num_numeric, embed_dim, **training)
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         fields = self.embedding.num_fields
-        self.products = nn.ModuleList()
+        products: list[InnerProduct | OuterProduct] = []
         if product_type in ("inner", "both"):
-            self.products.append(InnerProduct(fields))
+            products.append(InnerProduct(fields))
         if product_type in ("outer", "both"):
-            self.products.append(OuterProduct(fields, embed_dim))
-        width = fields * embed_dim + sum(p.num_pairs for p in self.products)
+            products.append(OuterProduct(fields, embed_dim))
+        self.products = nn.ModuleList(products)
+        width = fields * embed_dim + sum(p.num_pairs for p in products)
         self.mlp = MLP(width, list(hidden_units), dropout, batch_norm)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
