@@ -16,6 +16,10 @@ import sys
 from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
+from lit_ctr.cli.checkpoints import apply_checkpoint
+from lit_ctr.cli.errors import PREFIX, OneLineLightningParser, config_error_from, debug_requested, user_error
+from lit_ctr.cli.signals import SignalWatch, Terminated
 
 import lit_ctr
 import lit_ctr.data  # noqa: F401  (registers datamodules for short class names)
@@ -32,7 +36,8 @@ from lit_ctr.callbacks import (
     ThroughputMonitor,
 )
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
-from lit_ctr.data import CTRDataModule, DataError
+from lit_ctr.data import CTRDataModule
+from lit_ctr.errors import ConfigError, LitCtrError
 from lit_ctr.models import CTRModule
 
 
@@ -84,6 +89,62 @@ class LitCtrCLI(LightningCLI):
             kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         return super().instantiate_trainer(**kwargs)
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except UnicodeDecodeError as error:  # jsonargparse reads --config files as UTF-8 text
+            raise ConfigError(
+                f"--config: expected a YAML or JSON text file, found a byte that is not UTF-8 text "
+                f"(0x{error.object[error.start]:02x} at byte {error.start}); is it a checkpoint or a data file?"
+            ) from None
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning 2.6's LightningCLI._parse_ckpt_path (no public hook replaces it) loads
+        # --ckpt_path with torch.load and parses the class path the file names, which would
+        # import a module a downloaded checkpoint chooses and silently swap --model for the
+        # checkpoint's class. before_instantiate_classes does it through lit_ctr.checkpoint.
+        return
+
+    def before_instantiate_classes(self) -> None:
+        # --- lit-ctr's checks (the cli helper): --ckpt_path resolved ("last" -> a file),
+        # read safely, its model class checked against --model, its hyper-parameters taken.
+        if self.subcommand is not None:
+            apply_checkpoint(self.config, self.subcommand)
+        # --- the data module's settings derived from the config (below this line).
+
+    def instantiate_classes(self) -> None:
+        """Build the classes; an error a class raises on the user's values becomes one LitCtrError."""
+        try:
+            super().instantiate_classes()
+        except LitCtrError:
+            raise
+        except MisconfigurationException as error:  # the Trainer's arguments
+            raise ConfigError(f"trainer: {error}") from error
+        except Exception as error:
+            found = config_error_from(error)
+            if found is None:
+                raise
+            raise found from None
+
+    def after_instantiate_classes(self) -> None:
+        # torch.optim checks its arguments when the Trainer builds the optimizer, after the
+        # config is parsed: name the key that holds them.
+        model = self.model
+        build = getattr(model, "configure_optimizers", None)
+        if build is None:
+            return
+
+        def configure_optimizers():  # noqa: ANN202 - whatever the model returns
+            try:
+                return build()
+            except LitCtrError:
+                raise
+            except ValueError as error:
+                key = "model" if str(error).startswith("lr_scheduler") else "model.optimizer"
+                raise ConfigError(f"{key}: {error}") from error
+
+        model.configure_optimizers = configure_optimizers
+
     def after_fit(self) -> None:
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
         if best and self.trainer.is_global_zero:
@@ -114,7 +175,11 @@ def _configure_logging() -> None:
 
 
 def main(args: ArgsType = None) -> None:
-    """Run the command line (``args`` for programmatic use and tests)."""
+    """Run the command line (``args`` for programmatic use and tests).
+
+    Raises:
+        LitCtrError: bad input (a file, value, option or checkpoint), with a located message.
+    """
     argv = sys.argv[1:] if args is None else args
     if isinstance(argv, (list, tuple)) and argv and argv[0] == "export":  # not a Trainer command
         from lit_ctr.export import main as export_main
@@ -125,19 +190,44 @@ def main(args: ArgsType = None) -> None:
     build_cli(args)
 
 
+def _strip_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """``argv`` without ``--debug`` (Lightning's parser does not know it), and whether it was there."""
+    kept = [a for a in argv if a != "--debug"]
+    return kept, len(kept) != len(argv)
+
+
 def console_main() -> None:
-    """The ``lit-ctr`` executable: :func:`main`, with bad input ended by one located
-    ``lit-ctr: error: ...`` line on stderr and exit status 2, and a non-finite loss or
-    weights by the guard's message and exit status 1. ``LIT_CTR_TRACEBACK=1`` shows the
-    traceback instead."""
-    try:
-        main()
-    except (DataError, NonFiniteLossError, NonFiniteWeightsError) as error:
-        if os.environ.get("LIT_CTR_TRACEBACK", "") not in ("", "0"):
-            raise
-        message = str(error).removeprefix("lit-ctr: ")
-        print(f"lit-ctr: error: {message}", file=sys.stderr)
-        sys.exit(2 if isinstance(error, DataError) else 1)
+    """The ``lit-ctr`` executable: :func:`main`, with every mistake a user can make ended by one
+    ``lit-ctr: error: <file or key>: <what was expected>`` line on stderr and exit status 2, a
+    non-finite loss or weights by the guard's message and status 1, SIGTERM by status 143 and
+    SIGINT by 130. ``--debug`` or ``LIT_CTR_TRACEBACK=1`` shows the traceback instead."""
+    argv, debug = _strip_debug(sys.argv[1:])
+    if debug:
+        os.environ["LIT_CTR_TRACEBACK"] = "1"
+    with SignalWatch() as signals:
+        try:
+            sys.argv[1:] = argv  # Lightning's parser reads sys.argv
+            main()
+        except (SystemExit, KeyboardInterrupt, Terminated):
+            if signals.received is None:
+                raise
+            _stop(signals.message(), signals.status)
+        except BaseException as error:
+            if debug_requested():
+                raise
+            if signals.received is not None:
+                _stop(signals.message(), signals.status)
+            if isinstance(error, (NonFiniteLossError, NonFiniteWeightsError)):
+                _stop(str(error).removeprefix("lit-ctr: "), 1)
+            found = user_error(error)
+            if found is None:
+                raise
+            _stop(str(found).removeprefix("lit-ctr: "), 2)
+
+
+def _stop(message: str, status: int) -> None:
+    print(PREFIX + " ".join(message.split()), file=sys.stderr)
+    sys.exit(status)
 
 
 def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
@@ -153,6 +243,7 @@ def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
         save_config_kwargs={"overwrite": True},
         save_config_callback=LoggedSaveConfigCallback,
         parser_kwargs={"version": lit_ctr.__version__, "description": DESCRIPTION},
+        parser_class=OneLineLightningParser,
         args=args,
         run=run,
     )
