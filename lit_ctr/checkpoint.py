@@ -198,7 +198,8 @@ def load_model(path: str | Path, model_class: type | str | None = None) -> Any:
         model.on_load_checkpoint(contents.raw)
         model.load_state_dict(contents.raw["state_dict"])
     except (TypeError, ValueError, RuntimeError, KeyError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = " ".join(lines[:2])[:240] if lines else type(error).__name__
         raise CheckpointError(f"its model does not load as {cls.__name__} ({reason})", file=str(path)) from None
     model.preprocessing = contents.preprocessing
     model.eval()

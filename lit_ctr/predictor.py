@@ -107,8 +107,15 @@ def load_predictor(path: str | Path, model_class: type | str | None = None) -> P
         raise CheckpointError("no such file", file=str(path))
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            scripted = any(name.endswith(f"extra/{METADATA_NAME}") for name in archive.namelist())
-        return _load_torchscript(path) if scripted else _load_checkpoint(path, model_class)
+            names = archive.namelist()
+        if any(name.endswith(f"extra/{METADATA_NAME}") for name in names):
+            return _load_torchscript(path)
+        if any(name.endswith("/constants.pkl") for name in names):  # TorchScript, but not lit-ctr's export
+            raise CheckpointError(
+                "is a TorchScript file without lit-ctr's preprocessing inside (not written by lit-ctr export)",
+                file=str(path),
+            )
+        return _load_checkpoint(path, model_class)
     if path.suffix != ".onnx":  # a damaged checkpoint, or another program's file: read_checkpoint says which
         return _load_checkpoint(path, model_class)
     return _load_onnx(path)
