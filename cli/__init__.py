@@ -10,7 +10,6 @@ torchscript|onnx --output FILE`` writes a self-contained serving artifact
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
@@ -18,7 +17,14 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from lit_ctr.cli.checkpoints import apply_checkpoint
-from lit_ctr.cli.errors import PREFIX, OneLineLightningParser, config_error_from, debug_requested, user_error
+from lit_ctr.cli.errors import (
+    DEBUG_FLAG,
+    PREFIX,
+    OneLineLightningParser,
+    config_error_from,
+    debug_requested,
+    user_error,
+)
 from lit_ctr.cli.signals import SignalWatch, Terminated
 
 import lit_ctr
@@ -126,25 +132,6 @@ class LitCtrCLI(LightningCLI):
                 raise
             raise found from None
 
-    def after_instantiate_classes(self) -> None:
-        # torch.optim checks its arguments when the Trainer builds the optimizer, after the
-        # config is parsed: name the key that holds them.
-        model = self.model
-        build = getattr(model, "configure_optimizers", None)
-        if build is None:
-            return
-
-        def configure_optimizers():  # noqa: ANN202 - whatever the model returns
-            try:
-                return build()
-            except LitCtrError:
-                raise
-            except ValueError as error:
-                key = "model" if str(error).startswith("lr_scheduler") else "model.optimizer"
-                raise ConfigError(f"{key}: {error}") from error
-
-        model.configure_optimizers = configure_optimizers
-
     def after_fit(self) -> None:
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
         if best and self.trainer.is_global_zero:
@@ -201,9 +188,14 @@ def console_main() -> None:
     ``lit-ctr: error: <file or key>: <what was expected>`` line on stderr and exit status 2, a
     non-finite loss or weights by the guard's message and status 1, SIGTERM by status 143 and
     SIGINT by 130. ``--debug`` or ``LIT_CTR_TRACEBACK=1`` shows the traceback instead."""
-    argv, debug = _strip_debug(sys.argv[1:])
-    if debug:
-        os.environ["LIT_CTR_TRACEBACK"] = "1"
+    argv, DEBUG_FLAG["on"] = _strip_debug(sys.argv[1:])
+    try:
+        _run_console(argv)
+    finally:
+        DEBUG_FLAG["on"] = False
+
+
+def _run_console(argv: list[str]) -> None:
     with SignalWatch() as signals:
         try:
             sys.argv[1:] = argv  # Lightning's parser reads sys.argv
@@ -233,6 +225,30 @@ def _stop(message: str, status: int) -> None:
 def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
     """The CLI object itself, run or only instantiated (``run=False``)."""
     _configure_logging()
+    try:
+        return _build(args, run)
+    except LitCtrError:
+        raise
+    except ValueError as error:
+        # torch.optim checks its arguments only when the Trainer builds the optimizer, after
+        # the config is parsed: name the key that holds them.
+        if not _raised_in(error, "configure_optimizers"):
+            raise
+        message = f"model.{error}" if str(error).startswith("lr_scheduler") else f"model.optimizer: {error}"
+        raise ConfigError(message) from error
+
+
+def _raised_in(error: BaseException, function: str) -> bool:
+    """Whether ``error`` was raised inside a call of ``function`` (by the name of its code)."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_name == function:
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _build(args: ArgsType, run: bool) -> LitCtrCLI:
     return LitCtrCLI(
         model_class=CTRModule,
         datamodule_class=CTRDataModule,

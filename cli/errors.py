@@ -28,9 +28,12 @@ from lit_ctr.errors import ConfigError, LitCtrError
 PREFIX = "lit-ctr: error: "
 
 
+DEBUG_FLAG = {"on": False}  # set by ``--debug`` for the one command it was given to
+
+
 def debug_requested() -> bool:
-    """Whether the user asked for tracebacks (``--debug`` sets the variable too)."""
-    return os.environ.get("LIT_CTR_TRACEBACK", "") not in ("", "0")
+    """Whether the user asked for tracebacks (``--debug`` or ``LIT_CTR_TRACEBACK=1``)."""
+    return DEBUG_FLAG["on"] or os.environ.get("LIT_CTR_TRACEBACK", "") not in ("", "0")
 
 
 _SCAFFOLDING = (
