@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
@@ -133,9 +133,10 @@ class LitCtrCLI(LightningCLI):
             raise found from None
 
     def after_fit(self) -> None:
-        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        if best and self.trainer.is_global_zero:
-            score = self.trainer.checkpoint_callback.best_model_score
+        callback = self.trainer.checkpoint_callback
+        best = callback.best_model_path if isinstance(callback, ModelCheckpoint) else ""
+        if isinstance(callback, ModelCheckpoint) and best and self.trainer.is_global_zero:
+            score = callback.best_model_score
             print(
                 f"lit-ctr: best checkpoint {best} (val/auc {float(score):.4f})"
                 if score is not None

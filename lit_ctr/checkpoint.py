@@ -104,7 +104,8 @@ def read_checkpoint(path: str | Path) -> CheckpointContents:
         raise CheckpointError(reason, file=str(path)) from None
     if not isinstance(raw, dict) or "state_dict" not in raw:
         raise CheckpointError("not a Lightning checkpoint (no state_dict inside)", file=str(path))
-    entry = raw.get(CHECKPOINT_KEY) if isinstance(raw.get(CHECKPOINT_KEY), dict) else {}
+    found = raw.get(CHECKPOINT_KEY)
+    entry: dict[str, Any] = found if isinstance(found, dict) else {}
     return CheckpointContents(
         path=path,
         raw=raw,

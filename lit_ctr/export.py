@@ -72,8 +72,7 @@ def export(
     """
     if format not in SUFFIXES:
         raise ConfigError(f"format: expected one of {sorted(SUFFIXES)}, got {format!r}")
-    model_class = model
-    model = load_model(ckpt_path, model_class)
+    loaded: Any = load_model(ckpt_path, model)
     target = Path(output) if output else Path(ckpt_path).with_suffix(SUFFIXES[format])
     if target.is_dir():
         raise ConfigError(f"output: {target} is a directory; expected the file to write (e.g. model{SUFFIXES[format]})")
@@ -81,12 +80,12 @@ def export(
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"output: cannot create the folder of {target} ({error.strerror})") from None
-    metadata = _metadata(model, format)
-    graph = _Probabilities(model).eval()
-    example = _example_inputs(model.preprocessing, int(model.hparams.get("num_numeric", 0)), rows=4)
+    metadata = _metadata(loaded, format)
+    graph = _Probabilities(loaded).eval()
+    example = _example_inputs(loaded.preprocessing, int(loaded.hparams.get("num_numeric", 0)), rows=4)
     # A LightningModule's `trainer` property raises outside a Trainer; tracing reads every
     # attribute, so mark it as being scripted (what LightningModule.to_torchscript does).
-    model._jit_is_scripting = True
+    loaded._jit_is_scripting = True
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
@@ -97,13 +96,13 @@ def export(
             else:
                 _write_onnx(graph, example, metadata, target)
     finally:
-        model._jit_is_scripting = False
-    _verify(graph, target, model.preprocessing, int(model.hparams.get("num_numeric", 0)))
+        loaded._jit_is_scripting = False
+    _verify(graph, target, loaded.preprocessing, int(loaded.hparams.get("num_numeric", 0)))
     log.info("lit-ctr: wrote %s (%s, %s)", target, format, metadata["model_class"])
     return target
 
 
-def _metadata(model: nn.Module, format: str) -> dict[str, Any]:
+def _metadata(model: Any, format: str) -> dict[str, Any]:
     preprocessing = {k: v for k, v in model.preprocessing.items() if k != "model_class"}
     own = type(model).__module__.startswith("lit_ctr.models")
     model_class = type(model).__name__ if own else f"{type(model).__module__}.{type(model).__qualname__}"
