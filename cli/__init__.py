@@ -10,12 +10,22 @@ torchscript|onnx --output FILE`` writes a self-contained serving artifact
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
+from lit_ctr.cli.checkpoints import apply_checkpoint
+from lit_ctr.cli.errors import (
+    DEBUG_FLAG,
+    PREFIX,
+    OneLineLightningParser,
+    config_error_from,
+    debug_requested,
+    user_error,
+)
+from lit_ctr.cli.signals import SignalWatch, Terminated
 
 import lit_ctr
 import lit_ctr.data  # noqa: F401  (registers datamodules for short class names)
@@ -38,7 +48,7 @@ from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsE
 from lit_ctr.callbacks.wandb_run import apply_wandb_run_defaults
 from lit_ctr.data import CTRDataModule
 from lit_ctr.data.inference import complete_data_config
-from lit_ctr.errors import LitCtrError
+from lit_ctr.errors import ConfigError, LitCtrError
 from lit_ctr.models import CTRModule
 from lit_ctr.models.fm_phase import FMPretraining, fm_phase_before_fit
 
@@ -99,15 +109,22 @@ class LitCtrCLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """Complete the config before anything is built: ``validate``/``test``/``predict`` with a
-        checkpoint encode rows with the checkpoint's schema and vocabulary
-        (``data.preprocessing_from`` is set to ``ckpt_path``), and ``schema.fields`` is inferred
-        from the training file when not given (and so saved in ``config.yaml``); a W&B logger without a name, group or tags gets
-        ones saying model, data and seed."""
+        """Complete the config before anything is built, in this order:
+
+        1. ``--ckpt_path``: resolved (``last`` → the run's newest ``last.ckpt``), read safely,
+           its model class checked against ``--model`` and its hyper-parameters taken;
+        2. ``validate``/``test``/``predict`` with a checkpoint encode rows with the
+           checkpoint's schema and vocabulary (``data.preprocessing_from``);
+        3. ``schema.fields`` inferred from the training file when not given (so
+           ``config.yaml`` holds them);
+        4. a W&B logger without a name, group or tags gets ones saying model, data and seed.
+        """
+        if self.subcommand is not None:
+            apply_checkpoint(self.config, self.subcommand)
         _preprocessing_from_checkpoint(self.config, self.subcommand)
         config = self.config[self.subcommand] if self.subcommand else self.config
         complete_data_config(config)
-        apply_wandb_run_defaults(config, self.subcommand)  # a W&B run named after model, data, seed
+        apply_wandb_run_defaults(config, self.subcommand)
 
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,
@@ -123,10 +140,41 @@ class LitCtrCLI(LightningCLI):
             kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         return super().instantiate_trainer(**kwargs)
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except UnicodeDecodeError as error:  # jsonargparse reads --config files as UTF-8 text
+            raise ConfigError(
+                f"--config: expected a YAML or JSON text file, found a byte that is not UTF-8 text "
+                f"(0x{error.object[error.start]:02x} at byte {error.start}); is it a checkpoint or a data file?"
+            ) from None
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning 2.6's LightningCLI._parse_ckpt_path (no public hook replaces it) loads
+        # --ckpt_path with torch.load and parses the class path the file names, which would
+        # import a module a downloaded checkpoint chooses and silently swap --model for the
+        # checkpoint's class. before_instantiate_classes does it through lit_ctr.checkpoint.
+        return
+
+    def instantiate_classes(self) -> None:
+        """Build the classes; an error a class raises on the user's values becomes one LitCtrError."""
+        try:
+            super().instantiate_classes()
+        except LitCtrError:
+            raise
+        except MisconfigurationException as error:  # the Trainer's arguments
+            raise ConfigError(f"trainer: {error}") from error
+        except Exception as error:
+            found = config_error_from(error)
+            if found is None:
+                raise
+            raise found from None
+
     def after_fit(self) -> None:
-        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        if best and self.trainer.is_global_zero:
-            score = self.trainer.checkpoint_callback.best_model_score
+        callback = self.trainer.checkpoint_callback
+        best = callback.best_model_path if isinstance(callback, ModelCheckpoint) else ""
+        if isinstance(callback, ModelCheckpoint) and best and self.trainer.is_global_zero:
+            score = callback.best_model_score
             print(
                 f"lit-ctr: best checkpoint {best} (val/auc {float(score):.4f})"
                 if score is not None
@@ -179,7 +227,11 @@ def _configure_logging() -> None:
 
 
 def main(args: ArgsType = None) -> None:
-    """Run the command line (``args`` for programmatic use and tests)."""
+    """Run the command line (``args`` for programmatic use and tests).
+
+    Raises:
+        LitCtrError: bad input (a file, value, option or checkpoint), with a located message.
+    """
     argv = sys.argv[1:] if args is None else args
     if isinstance(argv, (list, tuple)) and argv and argv[0] == "export":  # not a Trainer command
         from lit_ctr.export import main as export_main
@@ -207,24 +259,78 @@ def main(args: ArgsType = None) -> None:
     build_cli(args)
 
 
+def _strip_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """``argv`` without ``--debug`` (Lightning's parser does not know it), and whether it was there."""
+    kept = [a for a in argv if a != "--debug"]
+    return kept, len(kept) != len(argv)
+
+
 def console_main() -> None:
-    """The ``lit-ctr`` executable: :func:`main`, with bad input ended by one located
-    ``lit-ctr: error: ...`` line on stderr and exit status 2, and a non-finite loss or
-    weights by the guard's message and exit status 1. ``LIT_CTR_TRACEBACK=1`` shows the
-    traceback instead."""
+    """The ``lit-ctr`` executable: :func:`main`, with every mistake a user can make ended by one
+    ``lit-ctr: error: <file or key>: <what was expected>`` line on stderr and exit status 2, a
+    non-finite loss or weights by the guard's message and status 1, SIGTERM by status 143 and
+    SIGINT by 130. ``--debug`` or ``LIT_CTR_TRACEBACK=1`` shows the traceback instead."""
+    argv, DEBUG_FLAG["on"] = _strip_debug(sys.argv[1:])
     try:
-        main()
-    except (LitCtrError, NonFiniteLossError, NonFiniteWeightsError) as error:
-        if os.environ.get("LIT_CTR_TRACEBACK", "") not in ("", "0"):
-            raise
-        message = str(error).removeprefix("lit-ctr: ")
-        print(f"lit-ctr: error: {message}", file=sys.stderr)
-        sys.exit(2 if isinstance(error, LitCtrError) else 1)
+        _run_console(argv)
+    finally:
+        DEBUG_FLAG["on"] = False
+
+
+def _run_console(argv: list[str]) -> None:
+    with SignalWatch() as signals:
+        try:
+            sys.argv[1:] = argv  # Lightning's parser reads sys.argv
+            main()
+        except (SystemExit, KeyboardInterrupt, Terminated):
+            if signals.received is None:
+                raise
+            _stop(signals.message(), signals.status)
+        except BaseException as error:
+            if debug_requested():
+                raise
+            if signals.received is not None:
+                _stop(signals.message(), signals.status)
+            if isinstance(error, (NonFiniteLossError, NonFiniteWeightsError)):
+                _stop(str(error).removeprefix("lit-ctr: "), 1)
+            found = user_error(error)
+            if found is None:
+                raise
+            _stop(str(found).removeprefix("lit-ctr: "), 2)
+
+
+def _stop(message: str, status: int) -> None:
+    print(PREFIX + " ".join(message.split()), file=sys.stderr)
+    sys.exit(status)
 
 
 def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
     """The CLI object itself, run or only instantiated (``run=False``)."""
     _configure_logging()
+    try:
+        return _build(args, run)
+    except LitCtrError:
+        raise
+    except ValueError as error:
+        # torch.optim checks its arguments only when the Trainer builds the optimizer, after
+        # the config is parsed: name the key that holds them.
+        if not _raised_in(error, "configure_optimizers"):
+            raise
+        message = f"model.{error}" if str(error).startswith("lr_scheduler") else f"model.optimizer: {error}"
+        raise ConfigError(message) from error
+
+
+def _raised_in(error: BaseException, function: str) -> bool:
+    """Whether ``error`` was raised inside a call of ``function`` (by the name of its code)."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_name == function:
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _build(args: ArgsType, run: bool) -> LitCtrCLI:
     return LitCtrCLI(
         model_class=CTRModule,
         datamodule_class=CTRDataModule,
@@ -235,6 +341,7 @@ def build_cli(args: ArgsType = None, run: bool = True) -> LitCtrCLI:
         save_config_kwargs={"overwrite": True},
         save_config_callback=LoggedSaveConfigCallback,
         parser_kwargs={"version": lit_ctr.__version__, "description": DESCRIPTION},
+        parser_class=OneLineLightningParser,
         args=args,
         run=run,
     )

@@ -28,9 +28,10 @@ import torch
 from torch import Tensor, nn
 
 import lit_ctr
+from lit_ctr.checkpoint import load_model
 from lit_ctr.data.vocabulary import Vocabulary
+from lit_ctr.errors import ConfigError
 from lit_ctr.predictor import FORMAT_VERSION, METADATA_NAME, ONNX_METADATA_KEY, load_predictor
-from lit_ctr.scoring import load_model
 
 log = logging.getLogger("lit_ctr")
 
@@ -52,6 +53,7 @@ def export(
     ckpt_path: str,
     format: Literal["torchscript", "onnx"] = "torchscript",
     output: str | None = None,
+    model: str | None = None,
 ) -> Path:
     """Write a checkpoint's model, vocabulary and preprocessing into one file.
 
@@ -61,22 +63,29 @@ def export(
             file ``lit_ctr.json``) or ``onnx`` (the preprocessing in the model's metadata
             under ``lit_ctr``; needs the ``onnx`` package).
         output: the file to write (default: the checkpoint's path with ``.pt``/``.onnx``).
+        model: the model's class as ``package.module.Class``, for a checkpoint of a class
+            that is not one of lit-ctr's models (a checkpoint never chooses the code that runs).
 
     Returns:
         The path written. The export is checked before it returns: the artifact's
         probabilities on a few rows must match the model's within 1e-5.
     """
     if format not in SUFFIXES:
-        raise ValueError(f"format: expected one of {sorted(SUFFIXES)}, got {format!r}")
-    model = load_model(ckpt_path)
+        raise ConfigError(f"format: expected one of {sorted(SUFFIXES)}, got {format!r}")
+    loaded: Any = load_model(ckpt_path, model)
     target = Path(output) if output else Path(ckpt_path).with_suffix(SUFFIXES[format])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    metadata = _metadata(model, format)
-    graph = _Probabilities(model).eval()
-    example = _example_inputs(model.preprocessing, int(model.hparams.get("num_numeric", 0)), rows=4)
+    if target.is_dir():
+        raise ConfigError(f"output: {target} is a directory; expected the file to write (e.g. model{SUFFIXES[format]})")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"output: cannot create the folder of {target} ({error.strerror})") from None
+    metadata = _metadata(loaded, format)
+    graph = _Probabilities(loaded).eval()
+    example = _example_inputs(loaded.preprocessing, int(loaded.hparams.get("num_numeric", 0)), rows=4)
     # A LightningModule's `trainer` property raises outside a Trainer; tracing reads every
     # attribute, so mark it as being scripted (what LightningModule.to_torchscript does).
-    model._jit_is_scripting = True
+    loaded._jit_is_scripting = True
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
@@ -87,15 +96,16 @@ def export(
             else:
                 _write_onnx(graph, example, metadata, target)
     finally:
-        model._jit_is_scripting = False
-    _verify(graph, target, model.preprocessing, int(model.hparams.get("num_numeric", 0)))
+        loaded._jit_is_scripting = False
+    _verify(graph, target, loaded.preprocessing, int(loaded.hparams.get("num_numeric", 0)))
     log.info("lit-ctr: wrote %s (%s, %s)", target, format, metadata["model_class"])
     return target
 
 
-def _metadata(model: nn.Module, format: str) -> dict[str, Any]:
-    preprocessing = dict(model.preprocessing)
-    model_class = preprocessing.pop("model_class", f"{type(model).__module__}.{type(model).__qualname__}")
+def _metadata(model: Any, format: str) -> dict[str, Any]:
+    preprocessing = {k: v for k, v in model.preprocessing.items() if k != "model_class"}
+    own = type(model).__module__.startswith("lit_ctr.models")
+    model_class = type(model).__name__ if own else f"{type(model).__module__}.{type(model).__qualname__}"
     vocabulary = Vocabulary.from_dict(preprocessing["vocabulary"])
     id_dtype = "int32" if vocabulary.total_size < 2**31 else "int64"
     return {
@@ -180,7 +190,9 @@ def _verify(graph: nn.Module, target: Path, preprocessing: dict[str, Any], num_n
 
 
 def main(args: list[str] | None = None) -> Path:
-    """``lit-ctr export --ckpt_path X [--format torchscript|onnx] [--output FILE]``."""
+    """``lit-ctr export --ckpt_path X [--format torchscript|onnx] [--output FILE] [--model package.Class]``."""
     from jsonargparse import CLI
 
-    return CLI(export, args=args, as_positional=False, prog="lit-ctr export")
+    from lit_ctr.cli.errors import OneLineErrorParser
+
+    return CLI(export, args=args, as_positional=False, prog="lit-ctr export", parser_class=OneLineErrorParser)

@@ -88,3 +88,50 @@ def run_lit_ctr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
     return subprocess.run(
         [sys.executable, "-m", "lit_ctr", *args], capture_output=True, text=True, env=env, timeout=timeout
     )
+
+
+class SignalAt(Callback):
+    """Sends ``signal_name`` (``SIGTERM``, ``SIGINT``) to its own process when training batch
+    ``batch`` of epoch ``epoch`` starts, as a scheduler or Ctrl+C would."""
+
+    def __init__(self, epoch: int, batch: int, signal_name: str = "SIGTERM") -> None:
+        self.epoch = epoch
+        self.batch = batch
+        self.signal_name = signal_name
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:  # noqa: ANN001
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
+            os.kill(os.getpid(), getattr(signal, self.signal_name))
+
+
+class CheckedFM(FM):
+    """FM that checks its ``embed_dim`` the way lit-ctr's models do (a ConfigError naming the
+    key), and raises a plain ValueError for ``embed_dim`` 13, as a user's own model might."""
+
+    def __init__(
+        self,
+        field_dims: list[int],
+        num_numeric: int = 0,
+        embed_dim: int = 10,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+    ) -> None:
+        from lit_ctr.errors import ConfigError
+
+        if embed_dim < 1:
+            raise ConfigError(f"model.embed_dim: expected an integer >= 1, got {embed_dim}")
+        if embed_dim == 13:
+            raise ValueError("unlucky embed_dim 13")
+        super().__init__(field_dims, num_numeric, embed_dim, optimizer=optimizer)
+
+
+def run_console(*args: str, cwd: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The installed ``lit-ctr`` console script with ``args``, able to import this module."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
+    env.pop("LIT_CTR_TRACEBACK", None)
+    script = Path(sys.executable).with_name("lit-ctr")
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The ``lit-ctr: error:`` lines of a command's stderr."""
+    return [line for line in stderr.splitlines() if line.startswith("lit-ctr: error:")]
