@@ -87,12 +87,14 @@ def run_trainer(args, dm) -> tuple[float, int]:
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
+    from lit_ctr.callbacks import FreezeGarbageCollection  # what the lit-ctr command adds
+
     model = build_model(args.model, dm, args.sparse)
     timer = EpochTimer()
     trainer = L.Trainer(
         max_epochs=1, accelerator="cpu", precision=args.precision, enable_progress_bar=False,
         enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0,
-        limit_val_batches=0, logger=CSVLogger(tempfile.mkdtemp()), callbacks=[timer.callback],
+        limit_val_batches=0, logger=CSVLogger(tempfile.mkdtemp()), callbacks=[timer.callback, FreezeGarbageCollection()],
     )  # fmt: skip
     trainer.fit(model, dm)
     return timer.seconds, len(dm.splits["train"])
