@@ -61,6 +61,10 @@ class CTRDataModule(LightningDataModule):
         batch_size: rows per training batch.
         eval_batch_size: rows per validation/test/predict batch (default: 4 × batch_size).
         shuffle_seed: seed of the per-epoch training order (the epoch is added to it).
+            Default ``None``: the global seed that ``seed_everything`` set (Lightning
+            writes it to the ``PL_GLOBAL_SEED`` environment variable), or 0 when none
+            was set; so a different ``seed_everything`` also gives a different data order.
+            A number given here wins over ``seed_everything``.
         num_workers: DataLoader worker processes; 0 is usually fastest since a batch
             is a single gather.
         chunk_rows: rows read, checked and encoded at a time; results do not depend on
@@ -101,7 +105,7 @@ class CTRDataModule(LightningDataModule):
         cache_dir: str = ".lit_ctr_cache",
         batch_size: int = 4096,
         eval_batch_size: int | None = None,
-        shuffle_seed: int = 0,
+        shuffle_seed: int | None = None,
         num_workers: int = 0,
         chunk_rows: int = 100_000,
         shuffle: Literal["auto", "global", "block"] = "auto",
@@ -149,6 +153,8 @@ class CTRDataModule(LightningDataModule):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise DataError(f"data.{name}: expected an integer >= {least}, got {value!r}")
+        if shuffle_seed is not None and (isinstance(shuffle_seed, bool) or not isinstance(shuffle_seed, int)):
+            raise DataError(f"data.shuffle_seed: expected an integer or null, got {shuffle_seed!r}")
         if shuffle not in ("auto", "global", "block"):
             raise DataError(f"data.shuffle: expected 'auto', 'global' or 'block', got {shuffle!r}")
         self.paths = {"train": train_path, "valid": valid_path, "test": test_path}
@@ -256,6 +262,17 @@ class CTRDataModule(LightningDataModule):
                 "fit from scratch without --ckpt_path, or evaluate with data.preprocessing_from=<checkpoint>"
             )
 
+    @property
+    def data_order_seed(self) -> int:
+        """The seed of the training order: ``shuffle_seed``, else the global seed of
+        ``seed_everything`` (``PL_GLOBAL_SEED``, read when the loader is built), else 0."""
+        if self.shuffle_seed is not None:
+            return self.shuffle_seed
+        try:
+            return int(os.environ.get("PL_GLOBAL_SEED", "0"))
+        except ValueError:  # not Lightning's value: the default order
+            return 0
+
     # ----------------------------------------------------------------- the pipeline
     def prepare_inputs(self) -> None:
         """Make the input files exist before they are read (nothing here). A subclass that
@@ -340,14 +357,14 @@ class CTRDataModule(LightningDataModule):
                 batch_size,
                 block_rows=self.block_rows,
                 window_blocks=self.window_blocks,
-                seed=self.shuffle_seed,
+                seed=self.data_order_seed,
                 num_replicas=world,
                 rank=rank,
             )
             dataset = BlockSplit(arrays, self.block_rows, max_blocks=sampler.blocks_per_window)
         else:
             sampler = BatchIndexSampler(
-                len(arrays), batch_size, shuffle=shuffle, seed=self.shuffle_seed, num_replicas=world, rank=rank
+                len(arrays), batch_size, shuffle=shuffle, seed=self.data_order_seed, num_replicas=world, rank=rank
             )
             if self._block_read(split):  # in order: each block is read once
                 dataset = BlockSplit(arrays, self.block_rows, max_blocks=math.ceil(batch_size / self.block_rows) + 1)
