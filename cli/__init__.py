@@ -18,8 +18,9 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.plugins.io import CheckpointIO
 
 import lit_ctr
-import lit_ctr.data  # noqa: F401  (registers datamodules for short class names)
+import lit_ctr.data.datamodule  # noqa: F401  (registers CTRDataModule for short class names)
 import lit_ctr.models  # noqa: F401  (registers models for short class names)
+import lit_ctr.synthetic.datamodule  # noqa: F401  (and SyntheticCTRDataModule: lit_ctr.data imports both lazily)
 from lit_ctr.callbacks import (
     AtomicCheckpointIO,
     BestAndLastCheckpoint,
