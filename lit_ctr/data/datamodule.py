@@ -37,7 +37,9 @@ class CTRDataModule(LightningDataModule):
     """Categorical and numeric CTR data from CSV/TSV, Parquet or libFM files.
 
     Give either separate ``train_path``/``valid_path``/``test_path`` (each a file or a
-    glob), or one ``path`` cut by ``split_fractions`` with ``split_seed``.
+    glob), or one ``path`` cut by ``split_fractions`` with ``split_seed``, or
+    ``train_path`` + ``valid_fraction`` (validation rows carved out of the training
+    files with ``split_seed``) + ``test_path``.
 
     Data larger than memory: CSV, TSV and Parquet files stream through encoding in
     chunks of ``chunk_rows`` rows, also with ``path`` (which then takes an extra pass to
@@ -53,7 +55,11 @@ class CTRDataModule(LightningDataModule):
         predict_path: rows to score with ``lit-ctr predict`` (label column optional).
         path: one file or glob to split instead of separate paths.
         split_fractions: train/valid/test fractions of ``path``.
-        split_seed: seed of the row shuffle that cuts ``path``.
+        split_seed: seed of the row shuffle that cuts ``path`` (or carves ``valid_fraction``).
+        valid_fraction: the fraction of ``train_path``'s rows held out as the validation
+            split (a seeded permutation of all its rows, cut like ``split_fractions``;
+            the vocabulary is fitted on the rest); instead of ``valid_path``. The test
+            split still comes from ``test_path``.
         file_format: layout of the files (see :class:`~lit_ctr.data.schema.FileFormat`).
         predict_file_format: layout of ``predict_path`` when it differs (e.g. a CSV with
             a header and no label); default: ``file_format``.
@@ -100,6 +106,7 @@ class CTRDataModule(LightningDataModule):
         path: str | None = None,
         split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
         split_seed: int = 2021,
+        valid_fraction: float | None = None,
         file_format: FileFormat | None = None,
         predict_file_format: FileFormat | None = None,
         cache_dir: str = ".lit_ctr_cache",
@@ -134,6 +141,14 @@ class CTRDataModule(LightningDataModule):
             raise DataError("data: expected train_path (with valid_path/test_path) or path")
         if path is not None and train_path is not None:
             raise DataError("data: give either path (split by fractions) or train_path, not both")
+        if path is not None and (valid_path is not None or test_path is not None):
+            given = " and ".join(k for k, v in (("valid_path", valid_path), ("test_path", test_path)) if v is not None)
+            raise DataError(
+                f"data: path is cut into train/valid/test by split_fractions, so {given} would be ignored; "
+                "give either path + split_fractions, or train_path + valid_path/test_path "
+                "(or train_path + valid_fraction + test_path to carve validation rows out of the training file)"
+            )
+        self.valid_fraction = _check_valid_fraction(valid_fraction, train_path, valid_path, path)
         if len(split_fractions) != 3:
             raise DataError(
                 f"data.split_fractions: expected three fractions (train, valid, test), got {split_fractions}"
@@ -281,13 +296,17 @@ class CTRDataModule(LightningDataModule):
 
     def pipeline(self) -> Pipeline:
         """The preprocessing pipeline of this module's settings (see :mod:`lit_ctr.data.pipeline`)."""
+        paths, path, fractions = dict(self.paths), self.path, self.split_fractions
+        if self.valid_fraction is not None:  # the training files cut in two; test from its own file
+            paths, path = {"test": self.paths["test"]}, self.paths["train"]
+            fractions = (1.0 - self.valid_fraction, self.valid_fraction, 0.0)
         return Pipeline(
             schema=self.schema,
             file_format=self.file_format,
             cache_dir=self.cache_dir,
-            paths=dict(self.paths),
-            path=self.path,
-            split_fractions=self.split_fractions,
+            paths=paths,
+            path=path,
+            split_fractions=fractions,
             split_seed=self.split_seed,
             chunk_rows=self.chunk_rows,
             vocabulary=self._vocabulary if self.preprocessing_from is not None else None,
@@ -390,6 +409,24 @@ class CTRDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("predict", shuffle=False)
+
+
+def _check_valid_fraction(
+    fraction: float | None, train_path: str | None, valid_path: str | None, path: str | None
+) -> float | None:
+    """``valid_fraction`` as a float in (0, 1), or a DataError naming what it cannot go with."""
+    if fraction is None:
+        return None
+    key = "data.valid_fraction"
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise DataError(f"{key}: expected a fraction between 0 and 1 (exclusive), got {fraction!r}")
+    if path is not None:
+        raise DataError(f"{key}: carves validation rows out of train_path; with path, use split_fractions")
+    if valid_path is not None:
+        raise DataError(f"{key}: give either valid_path or valid_fraction, not both")
+    if train_path is None:
+        raise DataError(f"{key}: needs train_path (the file the validation rows are taken from)")
+    return float(fraction)
 
 
 def _check_cache_dir(cache_dir: Path) -> None:

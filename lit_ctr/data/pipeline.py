@@ -63,7 +63,10 @@ class Pipeline:
         file_format: layout of the split files.
         cache_dir: where entries are kept.
         paths: ``{"train", "valid", "test"}`` → file or glob (or None).
-        path: one file or glob cut by ``split_fractions`` instead of ``paths``.
+        path: one file or glob cut by ``split_fractions`` instead of ``paths``; then
+            ``paths`` may still name the files of a split that gets no rows of ``path``
+            (``valid_fraction``: the training files cut into train and valid, the test
+            split from its own file).
         split_fractions: train/valid/test fractions of ``path``.
         split_seed: seed of the row permutation that cuts ``path``.
         chunk_rows: rows read, checked and encoded at a time.
@@ -91,8 +94,9 @@ class Pipeline:
         return self._reuse_or_build()
 
     def _inputs(self) -> dict[str, list[Path]]:
-        if self.path is not None:
-            return {"all": expand_paths(self.path)}
+        if self.path is not None:  # cut by fractions; a split without rows there may have its own files
+            routed = {"all": expand_paths(self.path)}
+            return routed | {s: expand_paths(p) for s, p in self.paths.items() if p is not None and s != "train"}
         inputs = {}
         for split, pattern in self.paths.items():
             if pattern is not None and not (split == "train" and self.vocabulary is not None):
@@ -194,6 +198,7 @@ class Pipeline:
             train_rows = train.rows
         else:
             sources = {"all": self._chunks(inputs["all"], 3)}  # count rows, count values, encode
+            sources |= {split: self._chunks(paths, 1) for split, paths in inputs.items() if split != "all"}
             train_frames, routes, routed = self._split_rows(sources["all"])
             train_rows = 0
             for frame in train_frames:
@@ -220,11 +225,11 @@ class Pipeline:
 
         for source, chunks in sources.items():
             assert encoder is not None  # built above whenever there are sources
-            splits = [source] if routes is None else routed
+            splits = routed if source == "all" else [source]
             writers = {
                 split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits
             }
-            self._write(writers, read_ahead(chunks), encoder, routes)
+            self._write(writers, read_ahead(chunks), encoder, routes if source == "all" else None)
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:
@@ -241,12 +246,12 @@ class Pipeline:
         num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
         write_json(tmp / "vocabulary.json", vocabulary.to_dict())
         written: dict[str, cache.SplitWriter] = {}
-        if self.path is None:
-            for split, paths in inputs.items():
+        for split, paths in inputs.items():
+            if split != "all":
                 writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
                 self._write({split: writer}, read_ahead(self._chunks(paths, 1)), encoder)
                 written[split] = writer
-        else:
+        if self.path is not None:
             chunks = self._chunks(inputs["all"], 2)  # count rows, encode
             _, routes, routed = self._split_rows(chunks)
             writers = {
