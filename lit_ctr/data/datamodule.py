@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from lit_ctr.data.encoding import EncodedArrays
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json
 from lit_ctr.data.pipeline import SPLITS, Pipeline, log_splits, vocabulary_fingerprint
+from lit_ctr.data.readers import expand_paths, file_header
 from lit_ctr.data.rows import encode_with
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.splits import check_fractions
@@ -61,6 +63,9 @@ class CTRDataModule(LightningDataModule):
             the vocabulary is fitted on the rest); instead of ``valid_path``. The test
             split still comes from ``test_path``.
         file_format: layout of the files (see :class:`~lit_ctr.data.schema.FileFormat`).
+        valid_file_format: layout of ``valid_path`` when it differs from ``file_format``
+            (e.g. no header); default: ``file_format``.
+        test_file_format: layout of ``test_path`` when it differs, like ``valid_file_format``.
         predict_file_format: layout of ``predict_path`` when it differs (e.g. a CSV with
             a header and no label); default: ``file_format``.
         cache_dir: where encoded arrays are kept between runs.
@@ -108,6 +113,8 @@ class CTRDataModule(LightningDataModule):
         split_seed: int = 2021,
         valid_fraction: float | None = None,
         file_format: FileFormat | None = None,
+        valid_file_format: FileFormat | None = None,
+        test_file_format: FileFormat | None = None,
         predict_file_format: FileFormat | None = None,
         cache_dir: str = ".lit_ctr_cache",
         batch_size: int = 4096,
@@ -131,6 +138,12 @@ class CTRDataModule(LightningDataModule):
         if isinstance(predict_file_format, dict):
             predict_file_format = FileFormat(**predict_file_format)
         self.predict_file_format = predict_file_format or self.file_format
+        # The splits whose files are laid out unlike the training files.
+        self.split_formats = {
+            split: FileFormat(**fmt) if isinstance(fmt, dict) else fmt
+            for split, fmt in (("valid", valid_file_format), ("test", test_file_format))
+            if fmt is not None
+        }
         self.preprocessing_from = preprocessing_from
         if (
             path is None
@@ -310,6 +323,7 @@ class CTRDataModule(LightningDataModule):
             split_seed=self.split_seed,
             chunk_rows=self.chunk_rows,
             vocabulary=self._vocabulary if self.preprocessing_from is not None else None,
+            split_formats=dict(self.split_formats),
         )
 
     @property
@@ -350,7 +364,13 @@ class CTRDataModule(LightningDataModule):
         ``predict_file_format`` chunk by chunk; the arrays are returned in memory."""
         if pattern is None:
             raise DataError("data.predict_path: expected the rows to score")
-        return encode_with(self.schema, self.vocabulary, pattern, self.predict_file_format, chunk_rows=self.chunk_rows)
+        fmt = self.predict_file_format
+        train = self.paths["train"]
+        if fmt.columns is None and train is not None and self.preprocessing_from is None:
+            # a headerless file to score takes the training file's header as its column names
+            columns = file_header(expand_paths(train)[0], self.schema, self.file_format)
+            fmt = replace(fmt, columns=columns) if columns else fmt
+        return encode_with(self.schema, self.vocabulary, pattern, fmt, chunk_rows=self.chunk_rows)
 
     def _block_read(self, split: str) -> bool:
         """Whether ``split`` is read in blocks with plain reads (see ``shuffle``)."""

@@ -24,7 +24,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, nume
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json, write_json
 from lit_ctr.data.read_ahead import read_ahead
-from lit_ctr.data.readers import expand_paths, read_tables
+from lit_ctr.data.readers import expand_paths, file_header, read_tables
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
 
@@ -72,6 +72,8 @@ class Pipeline:
         chunk_rows: rows read, checked and encoded at a time.
         vocabulary: a fitted vocabulary to encode with (a checkpoint's): then only the
             validation and test splits are encoded and the train split is never read.
+        split_formats: the layout of one split's files where it differs from
+            ``file_format`` (e.g. ``{"test": FileFormat(has_header=False)}``).
     """
 
     schema: Schema
@@ -83,6 +85,7 @@ class Pipeline:
     split_seed: int = 2021
     chunk_rows: int = 100_000
     vocabulary: Vocabulary | None = None
+    split_formats: dict[str, FileFormat] = field(default_factory=dict)
 
     def has_splits(self) -> bool:
         """Whether there is anything to encode (not so for a checkpoint's vocabulary and
@@ -105,6 +108,17 @@ class Pipeline:
             raise DataError("data.train_path: expected the training rows (the vocabulary is fitted on them)")
         return inputs
 
+    def _format(self, split: str, inputs: dict[str, list[Path]]) -> FileFormat:
+        """The layout of ``split``'s files (``all``: of ``path``). A validation or test file
+        without a header and without ``columns`` takes the training file's header as its
+        column names, when the training file has one."""
+        fmt = self.split_formats.get(split, self.file_format)
+        train = inputs.get("train") or inputs.get("all")
+        if split in ("train", "all") or fmt.columns is not None or not train:
+            return fmt
+        columns = file_header(train[0], self.schema, self.split_formats.get("train", self.file_format))
+        return replace(fmt, columns=columns) if columns else fmt
+
     def _description(self, inputs: dict[str, list[Path]]) -> dict[str, Any]:
         hashes = self.cache_dir / cache.HASHES_DIR
         description: dict[str, Any] = {
@@ -115,6 +129,8 @@ class Pipeline:
             if self.path is not None
             else None,
         }
+        if self.split_formats:  # only then: entries of one shared format keep their keys
+            description["split_formats"] = {k: v.to_dict() for k, v in sorted(self.split_formats.items())}
         if self.vocabulary is not None:  # evaluation splits only, with a given vocabulary
             description["vocabulary"] = vocabulary_fingerprint(self.vocabulary.to_dict())
         return description
@@ -149,12 +165,13 @@ class Pipeline:
         cache.remember(self.cache_dir, description, entry)
         return entry
 
-    def _prepared(self, paths: list[Path]) -> Iterator[pl.DataFrame]:
-        """The checked and typed rows of ``paths``, in order, in chunks of about ``chunk_rows`` rows."""
+    def _prepared(self, paths: list[Path], fmt: FileFormat) -> Iterator[pl.DataFrame]:
+        """The checked and typed rows of ``paths`` (laid out as ``fmt``), in order, in chunks
+        of about ``chunk_rows`` rows."""
         for i, p in enumerate(paths, 1):
             start = time.perf_counter()
             rows = 0
-            tables = read_tables(p, self.schema, self.file_format, require_label=True, chunk_rows=self.chunk_rows)
+            tables = read_tables(p, self.schema, fmt, require_label=True, chunk_rows=self.chunk_rows)
             last = start
             for table in tables:
                 rows += table.frame.height
@@ -171,10 +188,10 @@ class Pipeline:
                 len(paths),
             )
 
-    def _chunks(self, paths: list[Path], passes: int) -> _Chunks:
+    def _chunks(self, paths: list[Path], passes: int, fmt: FileFormat) -> _Chunks:
         """The prepared chunks of ``paths`` for ``passes`` passes (kept between them when small)."""
         size = sum(p.stat().st_size * (5 if p.suffix.lower() in (".parquet", ".pq", ".gz") else 1) for p in paths)
-        return _Chunks(lambda: self._prepared(paths), keep=passes > 1 and size <= KEEP_BYTES)
+        return _Chunks(lambda: self._prepared(paths, fmt), keep=passes > 1 and size <= KEEP_BYTES)
 
     def _write_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:
         """Encode every split into ``tmp``, chunk by chunk.
@@ -189,16 +206,30 @@ class Pipeline:
         num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
         written: dict[str, cache.SplitWriter] = {}
         if self.path is None:
-            sources = {split: self._chunks(paths, 1) for split, paths in inputs.items() if split != "train"}
+            sources = {
+                split: self._chunks(paths, 1, self._format(split, inputs))
+                for split, paths in inputs.items()
+                if split != "train"
+            }
             routes: np.ndarray | None = None
             routed: list[str] = []
             train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric)
-            self._write({"train": train}, read_ahead(self._chunks(inputs["train"], 1)), self._coder(counter))
+            self._write(
+                {"train": train},
+                read_ahead(self._chunks(inputs["train"], 1, self._format("train", inputs))),
+                self._coder(counter),
+            )
             written["train"] = train
             train_rows = train.rows
         else:
-            sources = {"all": self._chunks(inputs["all"], 3)}  # count rows, count values, encode
-            sources |= {split: self._chunks(paths, 1) for split, paths in inputs.items() if split != "all"}
+            sources = {
+                "all": self._chunks(inputs["all"], 3, self._format("all", inputs))
+            }  # count rows, count values, encode
+            sources |= {
+                split: self._chunks(paths, 1, self._format(split, inputs))
+                for split, paths in inputs.items()
+                if split != "all"
+            }
             train_frames, routes, routed = self._split_rows(sources["all"])
             train_rows = 0
             for frame in train_frames:
@@ -249,10 +280,10 @@ class Pipeline:
         for split, paths in inputs.items():
             if split != "all":
                 writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
-                self._write({split: writer}, read_ahead(self._chunks(paths, 1)), encoder)
+                self._write({split: writer}, read_ahead(self._chunks(paths, 1, self._format(split, inputs))), encoder)
                 written[split] = writer
         if self.path is not None:
-            chunks = self._chunks(inputs["all"], 2)  # count rows, encode
+            chunks = self._chunks(inputs["all"], 2, self._format("all", inputs))  # count rows, encode
             _, routes, routed = self._split_rows(chunks)
             writers = {
                 split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
