@@ -36,6 +36,7 @@ from lit_ctr.data.checks import prepare
 from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, numeric_and_labels
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json, write_json
+from lit_ctr.data.progress import Progress, size
 from lit_ctr.data.read_ahead import read_ahead
 from lit_ctr.data.readers import expand_paths, file_header, read_tables
 from lit_ctr.data.schema import FileFormat, Schema
@@ -44,8 +45,6 @@ from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
 log = logging.getLogger("lit_ctr")
 
 SPLITS = ("train", "valid", "test")
-PROGRESS_SECONDS = 10.0
-"""Seconds between progress lines while one large file is read and encoded."""
 
 # Inputs up to this size are read once and kept, prepared, in memory between the
 # encoding passes (about 2M Criteo rows as TSV, ~1.4 GB prepared); larger ones are read
@@ -168,17 +167,29 @@ class Pipeline:
     def _prepared(self, paths: list[Path], fmt: FileFormat) -> Iterator[pl.DataFrame]:
         """The checked and typed rows of ``paths`` (laid out as ``fmt``), in order, in chunks
         of about ``chunk_rows`` rows."""
-        for i, p in enumerate(paths, 1):
+        sizes = [p.stat().st_size for p in paths]
+        progress = Progress(sum(sizes))
+        done = 0  # bytes of the files read completely
+        for i, (p, file_size) in enumerate(zip(paths, sizes), 1):
             start = time.perf_counter()
             rows = 0
-            tables = read_tables(p, self.schema, fmt, require_label=True, chunk_rows=self.chunk_rows)
-            last = start
-            for table in tables:
+            for table in read_tables(p, self.schema, fmt, require_label=True, chunk_rows=self.chunk_rows):
                 rows += table.frame.height
                 yield prepare(table, self.schema)
-                if time.perf_counter() - last >= PROGRESS_SECONDS:  # progress inside a large file
-                    last = time.perf_counter()
-                    log.info("lit-ctr: reading %s: %d rows so far (%.0f rows/s)", p, rows, rows / (last - start))
+                if progress.due():  # a line every PROGRESS_SECONDS inside large inputs
+                    # bytes read: the file's share of rows read (polars does not say its offset)
+                    read = done + file_size * min(rows / table.file_rows, 1.0) if table.file_rows else done
+                    log.info(
+                        "lit-ctr: reading %s: %d of %s rows, %s of %s read (%s, %.0f rows/s)",
+                        p,
+                        rows,
+                        table.file_rows if table.file_rows is not None else "?",
+                        size(read),
+                        size(progress.total),
+                        progress.share(read),
+                        rows / max(time.perf_counter() - start, 1e-9),
+                    )
+            done += file_size
             log.info(
                 "lit-ctr: read %s: %d rows in %.1f s (file %d of %d)",
                 p,

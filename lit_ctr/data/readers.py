@@ -54,6 +54,8 @@ class RawTable:
             consecutive lines (blank lines were skipped); ``None`` otherwise.
         first_row: for formats without lines, the 0-based row number in the file of
             row 0 (non-zero for a later chunk).
+        file_rows: rows in the whole file, when the reader knows them before reading
+            (for progress lines); None otherwise.
     """
 
     file: str
@@ -61,6 +63,7 @@ class RawTable:
     first_line: int | None
     lines: pl.Series | None = None
     first_row: int = 0
+    file_rows: int | None = None
 
     def locate(self, row: int) -> dict[str, object]:
         """``DataError`` keyword arguments naming where row ``row`` of this table is in its file."""
@@ -275,9 +278,10 @@ def _read_parquet(path: Path, schema: Schema, require_label: bool, chunk_rows: i
     try:
         types = pl.scan_parquet(path).collect_schema()
         wanted = _wanted(schema, types.names(), str(path), require_label)
+        total = int(pl.scan_parquet(path).select(pl.len()).collect().item())  # from the metadata
         query = pl.scan_parquet(path).select(as_text(c, types[c]) for c in wanted)
         for frame in _collect(query, chunk_rows):
-            yield RawTable(str(path), frame, None, first_row=offset)
+            yield RawTable(str(path), frame, None, first_row=offset, file_rows=total)
             offset += frame.height
     except DataError:
         raise
@@ -322,6 +326,7 @@ def _read_delimited(
         raise_if_empty=False,
     ).select(pl.col(f"column_{i}").alias(c) for i, c in zip(positions, wanted))
     blank = pl.Series([b for b in blank if b >= first_line], dtype=pl.Int64)
+    total = num_lines - first_line + 1 - len(blank)
     chunks = _collect(query, chunk_rows)
     # A chunk's rows are the file's lines from first_line + offset on (one line a row).
     offset = 0
@@ -336,12 +341,12 @@ def _read_delimited(
         offset += frame.height
         here = blank.filter(blank.is_between(start, start + frame.height - 1))
         if here.is_empty():
-            yield RawTable(str(path), frame, start)
+            yield RawTable(str(path), frame, start, file_rows=total)
             continue
         # polars reads a blank line as a row of nulls: skip those rows, keep the others' lines.
         lines = pl.int_range(start, start + frame.height, eager=True)
         keep = ~lines.is_in(here.implode())
-        yield RawTable(str(path), frame.filter(keep), start, lines.filter(keep))
+        yield RawTable(str(path), frame.filter(keep), start, lines.filter(keep), file_rows=total)
 
 
 def _header(path: Path, separator: str) -> list[str]:
