@@ -34,6 +34,7 @@ from lit_ctr.callbacks import (
     SamplesPerSecondMonitor,
     SamplesPerSecondProgressBar,
 )
+from lit_ctr.callbacks._common import keep_checkpoint_dirpath, log_evaluation_into_its_run
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
 from lit_ctr.data import CTRDataModule, DataError
 from lit_ctr.data.inference import complete_data_config
@@ -101,8 +102,18 @@ class LitCtrCLI(LightningCLI):
         (``data.preprocessing_from`` is set to ``ckpt_path``), and ``schema.fields`` is inferred
         from the training file when not given (and so saved in ``config.yaml``)."""
         _preprocessing_from_checkpoint(self.config, self.subcommand)
+        log_evaluation_into_its_run(self.config, self.subcommand)  # <run>/<subcommand>, not a new version_N
         config = self.config[self.subcommand] if self.subcommand else self.config
         complete_data_config(config)
+
+    def before_validate(self) -> None:
+        keep_checkpoint_dirpath(self.trainer, self.config_init[self.subcommand].get("ckpt_path"))
+
+    def before_test(self) -> None:
+        keep_checkpoint_dirpath(self.trainer, self.config_init[self.subcommand].get("ckpt_path"))
+
+    def before_predict(self) -> None:
+        keep_checkpoint_dirpath(self.trainer, self.config_init[self.subcommand].get("ckpt_path"))
 
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,

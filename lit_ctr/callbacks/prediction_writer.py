@@ -15,6 +15,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from lit_ctr.callbacks._common import run_directory
 from lit_ctr.data.errors import DataError
 
 log = logging.getLogger("lit_ctr")
@@ -29,7 +30,8 @@ class PredictionWriter(BasePredictionWriter):
 
     Args:
         output: the file to write; ``.parquet`` writes Parquet, anything else CSV.
-            Default: ``predictions.csv`` in the run's log directory.
+            Default: ``predictions.csv`` in the run's folder (with a fit's checkpoint,
+            that fit's run folder: the one holding its ``checkpoints/``).
         keep_columns: columns of ``data.predict_path`` copied into the output as they are
             in the file (e.g. ``[id]``: CSV/TSV values as written, Parquet values typed).
     """
@@ -69,7 +71,7 @@ class PredictionWriter(BasePredictionWriter):
             self._write(trainer, np.zeros(0, dtype=np.float32))
 
     def _write(self, trainer: Trainer, probabilities: np.ndarray) -> None:
-        target = Path(self.output or os.path.join(trainer.log_dir or ".", "predictions.csv"))
+        target = Path(self.output or os.path.join(run_directory(trainer), "predictions.csv"))
         target.parent.mkdir(parents=True, exist_ok=True)
         frame = pl.DataFrame({"probability": pl.Series(probabilities, dtype=pl.Float32)})
         if self.keep_columns:
