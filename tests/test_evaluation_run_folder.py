@@ -87,3 +87,43 @@ def test_lit_ctr_predict_writes_its_predictions_into_the_fits_run_folder(fitted,
 def test_plots_go_to_the_folder_the_user_names(fitted, tested, tmp_path: Path):
     _evaluate(fitted, "test", "--plots.output_dir", str(tmp_path / "plots"))
     assert (tmp_path / "plots" / "roc.png").is_file()
+
+
+def test_kept_columns_of_a_headerless_file_read_with_has_header_auto(fitted, tested, synthetic_files, tmp_path):
+    output = tmp_path / "scores.csv"
+    main(
+        [
+            "predict", "--config", str(fitted["config"]), "--ckpt_path", str(fitted["ckpt"]),
+            "--data.predict_path", str(synthetic_files["test"]), "--data.predict_file_format.has_header", "auto",
+            "--predictions.keep_columns", "[C1]", "--predictions.output", str(output),
+        ]
+    )  # fmt: skip
+    first = synthetic_files["test"].read_text().splitlines()[0].split("\t")
+    kept = output.read_text().splitlines()
+    assert kept[0] == "C1,probability" and kept[1].split(",")[0] == first[3]  # label, I1, I2, C1
+
+
+def test_a_fit_logged_under_a_relative_folder_is_tested_without_the_dirpath_warning(
+    synthetic_files, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # save_dir: runs, as in configs/models/*.yaml
+    config = {
+        "trainer": {
+            "max_epochs": 1,
+            "limit_train_batches": 2,
+            "accelerator": "cpu",
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "logger": {
+                "class_path": "lightning.pytorch.loggers.CSVLogger",
+                "init_args": {"save_dir": "runs", "name": "fm"},
+            },
+        },
+        "model": {"class_path": "FM", "init_args": {"embed_dim": 4}},
+        "data": synthetic_data_config(synthetic_files, tmp_path / "cache"),
+    }
+    Path("fm.yaml").write_text(yaml.safe_dump(config))
+    main(["fit", "--config", "fm.yaml"])
+    caught = _evaluate({"config": "fm.yaml", "ckpt": "runs/fm/version_0/checkpoints/best.ckpt"}, "test")
+    assert not [w for w in caught if "dirpath has changed" in w], caught
+    assert sorted(p.name for p in Path("runs/fm").iterdir()) == ["version_0"]

@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 
 from lit_ctr.callbacks._common import run_directory
 from lit_ctr.data.errors import DataError
+from lit_ctr.data.readers import has_header as file_has_header
 
 log = logging.getLogger("lit_ctr")
 
@@ -117,6 +118,8 @@ class PredictionWriter(BasePredictionWriter):
             raise DataError(f"predictions.keep_columns: reads CSV, TSV or Parquet files, not {kind or file.suffix}")
         separator = getattr(fmt, "separator", None) or ("\t" if kind == "tsv" else ",")
         has_header = getattr(fmt, "has_header", None)
+        if has_header == "auto" and schema is not None:  # the data module's rule (lit_ctr.data.readers)
+            has_header = file_has_header(file, schema, fmt, kind)
         has_header = kind == "csv" if has_header is None else has_header
         names = None
         if not has_header:
