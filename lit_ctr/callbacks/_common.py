@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 EVALUATION = (TrainerFn.VALIDATING, TrainerFn.TESTING, TrainerFn.PREDICTING)
@@ -140,7 +141,7 @@ def keep_checkpoint_dirpath(trainer: Trainer, ckpt_path: str | os.PathLike | Non
     checkpoint was written from (as the checkpoint stores it), so that restoring its state
     does not warn "The dirpath has changed" — nothing is saved in evaluation anyway."""
     callback = trainer.checkpoint_callback
-    if callback is None or checkpoint_run_folder(ckpt_path) is None:
+    if not isinstance(callback, ModelCheckpoint) or checkpoint_run_folder(ckpt_path) is None:
         return
     try:  # memory-mapped: the tensors are not read
         state = torch.load(str(ckpt_path), map_location="cpu", mmap=True, weights_only=True)
