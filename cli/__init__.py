@@ -28,8 +28,9 @@ from lit_ctr.cli.errors import (
 from lit_ctr.cli.signals import SignalWatch, Terminated
 
 import lit_ctr
-import lit_ctr.data  # noqa: F401  (registers datamodules for short class names)
+import lit_ctr.data.datamodule  # noqa: F401  (registers CTRDataModule for short class names)
 import lit_ctr.models  # noqa: F401  (registers models for short class names)
+import lit_ctr.synthetic.datamodule  # noqa: F401  (and SyntheticCTRDataModule: lit_ctr.data imports both lazily)
 from lit_ctr.callbacks import (
     AtomicCheckpointIO,
     BestAndLastCheckpoint,
@@ -44,6 +45,7 @@ from lit_ctr.callbacks import (
     SamplesPerSecondProgressBar,
     WandbRunSetup,
 )
+from lit_ctr.callbacks._common import keep_checkpoint_dirpath, log_evaluation_into_its_run
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
 from lit_ctr.callbacks.wandb_run import apply_wandb_run_defaults
 from lit_ctr.data import CTRDataModule
@@ -122,9 +124,19 @@ class LitCtrCLI(LightningCLI):
         if self.subcommand is not None:
             apply_checkpoint(self.config, self.subcommand)
         _preprocessing_from_checkpoint(self.config, self.subcommand)
+        log_evaluation_into_its_run(self.config, self.subcommand)  # <run>/<subcommand>, not a new version_N
         config = self.config[self.subcommand] if self.subcommand else self.config
         complete_data_config(config)
         apply_wandb_run_defaults(config, self.subcommand)
+
+    def before_validate(self) -> None:
+        keep_checkpoint_dirpath(self.trainer, self.config_init[self.subcommand].get("ckpt_path"))
+
+    def before_test(self) -> None:
+        keep_checkpoint_dirpath(self.trainer, self.config_init[self.subcommand].get("ckpt_path"))
+
+    def before_predict(self) -> None:
+        keep_checkpoint_dirpath(self.trainer, self.config_init[self.subcommand].get("ckpt_path"))
 
     def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN201 - LightningCLI's signature
         """The trainer, with the samples/s progress bar unless bars are off or one is configured,

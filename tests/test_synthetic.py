@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import replace
 from itertools import islice
@@ -13,6 +14,7 @@ import polars as pl
 import pytest
 import torch
 
+import lit_ctr.data.progress as progress
 from lit_ctr.synthetic import (
     MANIFEST_NAME,
     SyntheticSpec,
@@ -384,3 +386,25 @@ def test_criteo_like_cardinalities_follow_the_criteo_mix() -> None:
     assert sum(c >= 100_000 for c in cardinalities) >= 4  # a few huge fields
     assert sum(c <= 100 for c in cardinalities) >= 8  # and many tiny ones
     assert criteo_like_cardinalities(30, 1000)[26:] == criteo_like_cardinalities(4, 1000)
+
+
+@pytest.mark.parametrize("file_format", ["tsv", "csv"])
+def test_write_synthetic_in_slices_writes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_format: str
+) -> None:
+    whole = write_synthetic(tmp_path / "whole", TINY, file_format=file_format)
+    monkeypatch.setattr(synthetic_files, "WRITE_ROWS", 7)
+    sliced = write_synthetic(tmp_path / "sliced", TINY, file_format=file_format)
+    assert all(whole[s].read_bytes() == sliced[s].read_bytes() for s in whole)
+
+
+def test_write_synthetic_logs_rows_written_of_the_total_with_an_eta(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(synthetic_files, "WRITE_ROWS", 100)
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
+    with caplog.at_level(logging.INFO, logger="lit_ctr"):
+        write_synthetic(tmp_path, TINY)
+    lines = [r.getMessage() for r in caplog.records if "writing synthetic rows" in r.getMessage()]
+    assert lines and all(re.search(r"writing synthetic rows: \d+ of 500 \(\d+%, ETA (\?|\d+s)\)", x) for x in lines)
+    assert lines[-1].startswith("lit-ctr: writing synthetic rows: 500 of 500 (100%")

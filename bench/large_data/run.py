@@ -98,6 +98,7 @@ def generate(out: Path, rows: int, valid_fraction: float, part_rows: int, seed: 
     """Write the rows chunk by chunk; skip if ``out`` already holds this exact data set."""
     import polars as pl
 
+    from lit_ctr.data.progress import eta
     from lit_ctr.data.synthetic import SyntheticSpec, criteo_like_cardinalities, generate_chunks
 
     request = {"rows": rows, "valid_fraction": valid_fraction, "part_rows": part_rows, "seed": seed,
@@ -138,7 +139,13 @@ def generate(out: Path, rows: int, valid_fraction: float, part_rows: int, seed: 
                     handle.close()
                     file_index += 1
                     handle = open(out / names[file_index], "wb")  # noqa: SIM115
-            print(f"generate: {position:,} rows, {time.perf_counter() - start_time:.0f} s", file=sys.stderr, flush=True)
+            elapsed = time.perf_counter() - start_time
+            print(
+                f"generate: {position:,} of {rows:,} rows ({100 * position / rows:.0f}%), {elapsed:.0f} s, "
+                f"{eta(position, rows, elapsed)}",
+                file=sys.stderr,
+                flush=True,
+            )
     finally:
         handle.close()
     result = {

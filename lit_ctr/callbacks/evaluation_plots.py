@@ -2,7 +2,7 @@
 
 :class:`EvaluationPlots` collects the test probabilities and labels, and at the end of
 ``lit-ctr test`` always writes ``roc.png``, ``calibration.png`` and ``probabilities.png``
-into the run's log directory; with a W&B logger it also logs them as images
+into the run's folder (with a fit's checkpoint: that fit's run folder); with a W&B logger it also logs them as images
 (``test/roc``, ``test/calibration``, ``test/probabilities``) and an interactive ROC line
 chart (``test/roc_curve``). The plotting functions take plain arrays and work on their own.
 """
@@ -35,7 +35,9 @@ class EvaluationPlots(Callback):
 
     Args:
         bins: equal-width probability bins of the calibration plot.
-        output_dir: where the PNG files go (default: the run's log directory).
+        output_dir: where the PNG files go (default: the run's folder; with a fit's
+            checkpoint, ``lit-ctr test --ckpt_path runs/x/version_0/checkpoints/best.ckpt``,
+            that fit's run folder ``runs/x/version_0``).
         max_curve_points: points of the interactive W&B ROC chart.
     """
 

@@ -15,7 +15,9 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from lit_ctr.callbacks._common import run_directory
 from lit_ctr.data.errors import DataError
+from lit_ctr.data.readers import has_header as file_has_header
 
 log = logging.getLogger("lit_ctr")
 
@@ -29,7 +31,8 @@ class PredictionWriter(BasePredictionWriter):
 
     Args:
         output: the file to write; ``.parquet`` writes Parquet, anything else CSV.
-            Default: ``predictions.csv`` in the run's log directory.
+            Default: ``predictions.csv`` in the run's folder (with a fit's checkpoint,
+            that fit's run folder: the one holding its ``checkpoints/``).
         keep_columns: columns of ``data.predict_path`` copied into the output as they are
             in the file (e.g. ``[id]``: CSV/TSV values as written, Parquet values typed).
     """
@@ -69,7 +72,7 @@ class PredictionWriter(BasePredictionWriter):
             self._write(trainer, np.zeros(0, dtype=np.float32))
 
     def _write(self, trainer: Trainer, probabilities: np.ndarray) -> None:
-        target = Path(self.output or os.path.join(trainer.log_dir or ".", "predictions.csv"))
+        target = Path(self.output or os.path.join(run_directory(trainer), "predictions.csv"))
         target.parent.mkdir(parents=True, exist_ok=True)
         frame = pl.DataFrame({"probability": pl.Series(probabilities, dtype=pl.Float32)})
         if self.keep_columns:
@@ -115,6 +118,8 @@ class PredictionWriter(BasePredictionWriter):
             raise DataError(f"predictions.keep_columns: reads CSV, TSV or Parquet files, not {kind or file.suffix}")
         separator = getattr(fmt, "separator", None) or ("\t" if kind == "tsv" else ",")
         has_header = getattr(fmt, "has_header", None)
+        if has_header == "auto" and schema is not None:  # the data module's rule (lit_ctr.data.readers)
+            has_header = file_has_header(file, schema, fmt, kind)
         has_header = kind == "csv" if has_header is None else has_header
         names = None
         if not has_header:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from lit_ctr.data.encoding import EncodedArrays
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json
 from lit_ctr.data.pipeline import SPLITS, Pipeline, log_splits, vocabulary_fingerprint
+from lit_ctr.data.readers import expand_paths, file_header
 from lit_ctr.data.rows import encode_with
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.splits import check_fractions
@@ -37,7 +39,9 @@ class CTRDataModule(LightningDataModule):
     """Categorical and numeric CTR data from CSV/TSV, Parquet or libFM files.
 
     Give either separate ``train_path``/``valid_path``/``test_path`` (each a file or a
-    glob), or one ``path`` cut by ``split_fractions`` with ``split_seed``.
+    glob), or one ``path`` cut by ``split_fractions`` with ``split_seed``, or
+    ``train_path`` + ``valid_fraction`` (validation rows carved out of the training
+    files with ``split_seed``) + ``test_path``.
 
     Data larger than memory: CSV, TSV and Parquet files stream through encoding in
     chunks of ``chunk_rows`` rows, also with ``path`` (which then takes an extra pass to
@@ -53,14 +57,25 @@ class CTRDataModule(LightningDataModule):
         predict_path: rows to score with ``lit-ctr predict`` (label column optional).
         path: one file or glob to split instead of separate paths.
         split_fractions: train/valid/test fractions of ``path``.
-        split_seed: seed of the row shuffle that cuts ``path``.
+        split_seed: seed of the row shuffle that cuts ``path`` (or carves ``valid_fraction``).
+        valid_fraction: the fraction of ``train_path``'s rows held out as the validation
+            split (a seeded permutation of all its rows, cut like ``split_fractions``;
+            the vocabulary is fitted on the rest); instead of ``valid_path``. The test
+            split still comes from ``test_path``.
         file_format: layout of the files (see :class:`~lit_ctr.data.schema.FileFormat`).
+        valid_file_format: layout of ``valid_path`` when it differs from ``file_format``
+            (e.g. no header); default: ``file_format``.
+        test_file_format: layout of ``test_path`` when it differs, like ``valid_file_format``.
         predict_file_format: layout of ``predict_path`` when it differs (e.g. a CSV with
             a header and no label); default: ``file_format``.
         cache_dir: where encoded arrays are kept between runs.
         batch_size: rows per training batch.
         eval_batch_size: rows per validation/test/predict batch (default: 4 × batch_size).
         shuffle_seed: seed of the per-epoch training order (the epoch is added to it).
+            Default ``None``: the global seed that ``seed_everything`` set (Lightning
+            writes it to the ``PL_GLOBAL_SEED`` environment variable), or 0 when none
+            was set; so a different ``seed_everything`` also gives a different data order.
+            A number given here wins over ``seed_everything``.
         num_workers: DataLoader worker processes; 0 is usually fastest since a batch
             is a single gather.
         chunk_rows: rows read, checked and encoded at a time; results do not depend on
@@ -96,12 +111,15 @@ class CTRDataModule(LightningDataModule):
         path: str | None = None,
         split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
         split_seed: int = 2021,
+        valid_fraction: float | None = None,
         file_format: FileFormat | None = None,
+        valid_file_format: FileFormat | None = None,
+        test_file_format: FileFormat | None = None,
         predict_file_format: FileFormat | None = None,
         cache_dir: str = ".lit_ctr_cache",
         batch_size: int = 4096,
         eval_batch_size: int | None = None,
-        shuffle_seed: int = 0,
+        shuffle_seed: int | None = None,
         num_workers: int = 0,
         chunk_rows: int = 100_000,
         shuffle: Literal["auto", "global", "block"] = "auto",
@@ -120,6 +138,12 @@ class CTRDataModule(LightningDataModule):
         if isinstance(predict_file_format, dict):
             predict_file_format = FileFormat(**predict_file_format)
         self.predict_file_format = predict_file_format or self.file_format
+        # The splits whose files are laid out unlike the training files.
+        self.split_formats = {
+            split: FileFormat(**fmt) if isinstance(fmt, dict) else fmt
+            for split, fmt in (("valid", valid_file_format), ("test", test_file_format))
+            if fmt is not None
+        }
         self.preprocessing_from = preprocessing_from
         if (
             path is None
@@ -130,6 +154,14 @@ class CTRDataModule(LightningDataModule):
             raise DataError("data: expected train_path (with valid_path/test_path) or path")
         if path is not None and train_path is not None:
             raise DataError("data: give either path (split by fractions) or train_path, not both")
+        if path is not None and (valid_path is not None or test_path is not None):
+            given = " and ".join(k for k, v in (("valid_path", valid_path), ("test_path", test_path)) if v is not None)
+            raise DataError(
+                f"data: path is cut into train/valid/test by split_fractions, so {given} would be ignored; "
+                "give either path + split_fractions, or train_path + valid_path/test_path "
+                "(or train_path + valid_fraction + test_path to carve validation rows out of the training file)"
+            )
+        self.valid_fraction = _check_valid_fraction(valid_fraction, train_path, valid_path, path)
         if len(split_fractions) != 3:
             raise DataError(
                 f"data.split_fractions: expected three fractions (train, valid, test), got {split_fractions}"
@@ -149,6 +181,8 @@ class CTRDataModule(LightningDataModule):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise DataError(f"data.{name}: expected an integer >= {least}, got {value!r}")
+        if shuffle_seed is not None and (isinstance(shuffle_seed, bool) or not isinstance(shuffle_seed, int)):
+            raise DataError(f"data.shuffle_seed: expected an integer or null, got {shuffle_seed!r}")
         if shuffle not in ("auto", "global", "block"):
             raise DataError(f"data.shuffle: expected 'auto', 'global' or 'block', got {shuffle!r}")
         self.paths = {"train": train_path, "valid": valid_path, "test": test_path}
@@ -256,6 +290,17 @@ class CTRDataModule(LightningDataModule):
                 "fit from scratch without --ckpt_path, or evaluate with data.preprocessing_from=<checkpoint>"
             )
 
+    @property
+    def data_order_seed(self) -> int:
+        """The seed of the training order: ``shuffle_seed``, else the global seed of
+        ``seed_everything`` (``PL_GLOBAL_SEED``, read when the loader is built), else 0."""
+        if self.shuffle_seed is not None:
+            return self.shuffle_seed
+        try:
+            return int(os.environ.get("PL_GLOBAL_SEED", "0"))
+        except ValueError:  # not Lightning's value: the default order
+            return 0
+
     # ----------------------------------------------------------------- the pipeline
     def prepare_inputs(self) -> None:
         """Make the input files exist before they are read (nothing here). A subclass that
@@ -264,16 +309,21 @@ class CTRDataModule(LightningDataModule):
 
     def pipeline(self) -> Pipeline:
         """The preprocessing pipeline of this module's settings (see :mod:`lit_ctr.data.pipeline`)."""
+        paths, path, fractions = dict(self.paths), self.path, self.split_fractions
+        if self.valid_fraction is not None:  # the training files cut in two; test from its own file
+            paths, path = {"test": self.paths["test"]}, self.paths["train"]
+            fractions = (1.0 - self.valid_fraction, self.valid_fraction, 0.0)
         return Pipeline(
             schema=self.schema,
             file_format=self.file_format,
             cache_dir=self.cache_dir,
-            paths=dict(self.paths),
-            path=self.path,
-            split_fractions=self.split_fractions,
+            paths=paths,
+            path=path,
+            split_fractions=fractions,
             split_seed=self.split_seed,
             chunk_rows=self.chunk_rows,
             vocabulary=self._vocabulary if self.preprocessing_from is not None else None,
+            split_formats=dict(self.split_formats),
         )
 
     @property
@@ -314,7 +364,13 @@ class CTRDataModule(LightningDataModule):
         ``predict_file_format`` chunk by chunk; the arrays are returned in memory."""
         if pattern is None:
             raise DataError("data.predict_path: expected the rows to score")
-        return encode_with(self.schema, self.vocabulary, pattern, self.predict_file_format, chunk_rows=self.chunk_rows)
+        fmt = self.predict_file_format
+        train = self.paths["train"]
+        if fmt.columns is None and train is not None and self.preprocessing_from is None:
+            # a headerless file to score takes the training file's header as its column names
+            columns = file_header(expand_paths(train)[0], self.schema, self.file_format)
+            fmt = replace(fmt, columns=columns) if columns else fmt
+        return encode_with(self.schema, self.vocabulary, pattern, fmt, chunk_rows=self.chunk_rows)
 
     def _block_read(self, split: str) -> bool:
         """Whether ``split`` is read in blocks with plain reads (see ``shuffle``)."""
@@ -340,14 +396,14 @@ class CTRDataModule(LightningDataModule):
                 batch_size,
                 block_rows=self.block_rows,
                 window_blocks=self.window_blocks,
-                seed=self.shuffle_seed,
+                seed=self.data_order_seed,
                 num_replicas=world,
                 rank=rank,
             )
             dataset = BlockSplit(arrays, self.block_rows, max_blocks=sampler.blocks_per_window)
         else:
             sampler = BatchIndexSampler(
-                len(arrays), batch_size, shuffle=shuffle, seed=self.shuffle_seed, num_replicas=world, rank=rank
+                len(arrays), batch_size, shuffle=shuffle, seed=self.data_order_seed, num_replicas=world, rank=rank
             )
             if self._block_read(split):  # in order: each block is read once
                 dataset = BlockSplit(arrays, self.block_rows, max_blocks=math.ceil(batch_size / self.block_rows) + 1)
@@ -373,6 +429,24 @@ class CTRDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("predict", shuffle=False)
+
+
+def _check_valid_fraction(
+    fraction: float | None, train_path: str | None, valid_path: str | None, path: str | None
+) -> float | None:
+    """``valid_fraction`` as a float in (0, 1), or a DataError naming what it cannot go with."""
+    if fraction is None:
+        return None
+    key = "data.valid_fraction"
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise DataError(f"{key}: expected a fraction between 0 and 1 (exclusive), got {fraction!r}")
+    if path is not None:
+        raise DataError(f"{key}: carves validation rows out of train_path; with path, use split_fractions")
+    if valid_path is not None:
+        raise DataError(f"{key}: give either valid_path or valid_fraction, not both")
+    if train_path is None:
+        raise DataError(f"{key}: needs train_path (the file the validation rows are taken from)")
+    return float(fraction)
 
 
 def _check_cache_dir(cache_dir: Path) -> None:

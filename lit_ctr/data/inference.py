@@ -35,6 +35,7 @@ import polars as pl
 import yaml
 
 from lit_ctr.data.errors import DataError, SchemaError
+from lit_ctr.data.readers import first_line_values
 from lit_ctr.data.schema import Field, FileFormat, Schema
 
 log = logging.getLogger("lit_ctr")
@@ -134,7 +135,7 @@ def infer_schema(
     """
     fmt = file_format or FileFormat()
     file = _first_file(path)
-    frame, fmt = _sample(file, fmt, sample_rows)
+    frame, fmt = _sample(file, fmt, sample_rows, label)
     columns = frame.columns
     where = str(file)
     if label not in columns:
@@ -209,9 +210,10 @@ def _first_file(path: str | Path) -> Path:
     return file
 
 
-def _sample(file: Path, fmt: FileFormat, rows: int) -> tuple[pl.DataFrame, FileFormat]:
+def _sample(file: Path, fmt: FileFormat, rows: int, label: str) -> tuple[pl.DataFrame, FileFormat]:
     """The first ``rows`` rows of ``file`` with polars' types, and the layout with the
-    column names of a headerless file filled in."""
+    column names of a headerless file filled in (``has_header: auto``: the first line is
+    a header when it names the ``label``: no field is known yet)."""
     kind = fmt.kind if fmt.kind != "auto" else _EXTENSIONS.get(file.suffix.lower())
     if kind == "libfm":
         raise DataError(
@@ -227,6 +229,8 @@ def _sample(file: Path, fmt: FileFormat, rows: int) -> tuple[pl.DataFrame, FileF
             return pl.scan_parquet(file).head(rows).collect(), fmt
         separator = fmt.separator or ("\t" if kind == "tsv" else ",")
         has_header = fmt.has_header if fmt.has_header is not None else kind == "csv"
+        if has_header == "auto":
+            has_header = label in [v.strip() for v in first_line_values(file, separator) or []]
         _check_widths(file, separator, rows)
         frame = pl.read_csv(
             file,

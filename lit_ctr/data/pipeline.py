@@ -24,7 +24,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +36,15 @@ from lit_ctr.data.checks import prepare
 from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, numeric_and_labels
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json, write_json
+from lit_ctr.data.progress import Progress, size
 from lit_ctr.data.read_ahead import read_ahead
-from lit_ctr.data.readers import expand_paths, read_tables
+from lit_ctr.data.readers import expand_paths, file_header, read_tables
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
 
 log = logging.getLogger("lit_ctr")
 
 SPLITS = ("train", "valid", "test")
-PROGRESS_SECONDS = 10.0
-"""Seconds between progress lines while one large file is read and encoded."""
 
 # Inputs up to this size are read once and kept, prepared, in memory between the
 # encoding passes (about 2M Criteo rows as TSV, ~1.4 GB prepared); larger ones are read
@@ -63,12 +62,17 @@ class Pipeline:
         file_format: layout of the split files.
         cache_dir: where entries are kept.
         paths: ``{"train", "valid", "test"}`` → file or glob (or None).
-        path: one file or glob cut by ``split_fractions`` instead of ``paths``.
+        path: one file or glob cut by ``split_fractions`` instead of ``paths``; then
+            ``paths`` may still name the files of a split that gets no rows of ``path``
+            (``valid_fraction``: the training files cut into train and valid, the test
+            split from its own file).
         split_fractions: train/valid/test fractions of ``path``.
         split_seed: seed of the row permutation that cuts ``path``.
         chunk_rows: rows read, checked and encoded at a time.
         vocabulary: a fitted vocabulary to encode with (a checkpoint's): then only the
             validation and test splits are encoded and the train split is never read.
+        split_formats: the layout of one split's files where it differs from
+            ``file_format`` (e.g. ``{"test": FileFormat(has_header=False)}``).
     """
 
     schema: Schema
@@ -80,6 +84,7 @@ class Pipeline:
     split_seed: int = 2021
     chunk_rows: int = 100_000
     vocabulary: Vocabulary | None = None
+    split_formats: dict[str, FileFormat] = field(default_factory=dict)
 
     def has_splits(self) -> bool:
         """Whether there is anything to encode (not so for a checkpoint's vocabulary and
@@ -91,8 +96,9 @@ class Pipeline:
         return self._reuse_or_build()
 
     def _inputs(self) -> dict[str, list[Path]]:
-        if self.path is not None:
-            return {"all": expand_paths(self.path)}
+        if self.path is not None:  # cut by fractions; a split without rows there may have its own files
+            routed = {"all": expand_paths(self.path)}
+            return routed | {s: expand_paths(p) for s, p in self.paths.items() if p is not None and s != "train"}
         inputs = {}
         for split, pattern in self.paths.items():
             if pattern is not None and not (split == "train" and self.vocabulary is not None):
@@ -100,6 +106,17 @@ class Pipeline:
         if "train" not in inputs and self.vocabulary is None:
             raise DataError("data.train_path: expected the training rows (the vocabulary is fitted on them)")
         return inputs
+
+    def _format(self, split: str, inputs: dict[str, list[Path]]) -> FileFormat:
+        """The layout of ``split``'s files (``all``: of ``path``). A validation or test file
+        without a header and without ``columns`` takes the training file's header as its
+        column names, when the training file has one."""
+        fmt = self.split_formats.get(split, self.file_format)
+        train = inputs.get("train") or inputs.get("all")
+        if split in ("train", "all") or fmt.columns is not None or not train:
+            return fmt
+        columns = file_header(train[0], self.schema, self.split_formats.get("train", self.file_format))
+        return replace(fmt, columns=columns) if columns else fmt
 
     def _description(self, inputs: dict[str, list[Path]]) -> dict[str, Any]:
         hashes = self.cache_dir / cache.HASHES_DIR
@@ -111,6 +128,8 @@ class Pipeline:
             if self.path is not None
             else None,
         }
+        if self.split_formats:  # only then: entries of one shared format keep their keys
+            description["split_formats"] = {k: v.to_dict() for k, v in sorted(self.split_formats.items())}
         if self.vocabulary is not None:  # evaluation splits only, with a given vocabulary
             description["vocabulary"] = vocabulary_fingerprint(self.vocabulary.to_dict())
         return description
@@ -145,19 +164,32 @@ class Pipeline:
         cache.remember(self.cache_dir, description, entry)
         return entry
 
-    def _prepared(self, paths: list[Path]) -> Iterator[pl.DataFrame]:
-        """The checked and typed rows of ``paths``, in order, in chunks of about ``chunk_rows`` rows."""
-        for i, p in enumerate(paths, 1):
+    def _prepared(self, paths: list[Path], fmt: FileFormat) -> Iterator[pl.DataFrame]:
+        """The checked and typed rows of ``paths`` (laid out as ``fmt``), in order, in chunks
+        of about ``chunk_rows`` rows."""
+        sizes = [p.stat().st_size for p in paths]
+        progress = Progress(sum(sizes))
+        done = 0  # bytes of the files read completely
+        for i, (p, file_size) in enumerate(zip(paths, sizes), 1):
             start = time.perf_counter()
             rows = 0
-            tables = read_tables(p, self.schema, self.file_format, require_label=True, chunk_rows=self.chunk_rows)
-            last = start
-            for table in tables:
+            for table in read_tables(p, self.schema, fmt, require_label=True, chunk_rows=self.chunk_rows):
                 rows += table.frame.height
                 yield prepare(table, self.schema)
-                if time.perf_counter() - last >= PROGRESS_SECONDS:  # progress inside a large file
-                    last = time.perf_counter()
-                    log.info("lit-ctr: reading %s: %d rows so far (%.0f rows/s)", p, rows, rows / (last - start))
+                if progress.due():  # a line every PROGRESS_SECONDS inside large inputs
+                    # bytes read: the file's share of rows read (polars does not say its offset)
+                    read = done + file_size * min(rows / table.file_rows, 1.0) if table.file_rows else done
+                    log.info(
+                        "lit-ctr: reading %s: %d of %s rows, %s of %s read (%s, %.0f rows/s)",
+                        p,
+                        rows,
+                        table.file_rows if table.file_rows is not None else "?",
+                        size(read),
+                        size(progress.total),
+                        progress.share(read),
+                        rows / max(time.perf_counter() - start, 1e-9),
+                    )
+            done += file_size
             log.info(
                 "lit-ctr: read %s: %d rows in %.1f s (file %d of %d)",
                 p,
@@ -167,10 +199,10 @@ class Pipeline:
                 len(paths),
             )
 
-    def _chunks(self, paths: list[Path], passes: int) -> _Chunks:
+    def _chunks(self, paths: list[Path], passes: int, fmt: FileFormat) -> _Chunks:
         """The prepared chunks of ``paths`` for ``passes`` passes (kept between them when small)."""
         size = sum(p.stat().st_size * (5 if p.suffix.lower() in (".parquet", ".pq", ".gz") else 1) for p in paths)
-        return _Chunks(lambda: self._prepared(paths), keep=passes > 1 and size <= KEEP_BYTES)
+        return _Chunks(lambda: self._prepared(paths, fmt), keep=passes > 1 and size <= KEEP_BYTES)
 
     def _write_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:
         """Encode every split into ``tmp``, chunk by chunk.
@@ -185,15 +217,30 @@ class Pipeline:
         num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
         written: dict[str, cache.SplitWriter] = {}
         if self.path is None:
-            sources = {split: self._chunks(paths, 1) for split, paths in inputs.items() if split != "train"}
+            sources = {
+                split: self._chunks(paths, 1, self._format(split, inputs))
+                for split, paths in inputs.items()
+                if split != "train"
+            }
             routes: np.ndarray | None = None
             routed: list[str] = []
             train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric)
-            self._write({"train": train}, read_ahead(self._chunks(inputs["train"], 1)), self._coder(counter))
+            self._write(
+                {"train": train},
+                read_ahead(self._chunks(inputs["train"], 1, self._format("train", inputs))),
+                self._coder(counter),
+            )
             written["train"] = train
             train_rows = train.rows
         else:
-            sources = {"all": self._chunks(inputs["all"], 3)}  # count rows, count values, encode
+            sources = {
+                "all": self._chunks(inputs["all"], 3, self._format("all", inputs))
+            }  # count rows, count values, encode
+            sources |= {
+                split: self._chunks(paths, 1, self._format(split, inputs))
+                for split, paths in inputs.items()
+                if split != "all"
+            }
             train_frames, routes, routed = self._split_rows(sources["all"])
             train_rows = 0
             for frame in train_frames:
@@ -220,11 +267,11 @@ class Pipeline:
 
         for source, chunks in sources.items():
             assert encoder is not None  # built above whenever there are sources
-            splits = [source] if routes is None else routed
+            splits = routed if source == "all" else [source]
             writers = {
                 split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits
             }
-            self._write(writers, read_ahead(chunks), encoder, routes)
+            self._write(writers, read_ahead(chunks), encoder, routes if source == "all" else None)
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:
@@ -241,13 +288,13 @@ class Pipeline:
         num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
         write_json(tmp / "vocabulary.json", vocabulary.to_dict())
         written: dict[str, cache.SplitWriter] = {}
-        if self.path is None:
-            for split, paths in inputs.items():
+        for split, paths in inputs.items():
+            if split != "all":
                 writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
-                self._write({split: writer}, read_ahead(self._chunks(paths, 1)), encoder)
+                self._write({split: writer}, read_ahead(self._chunks(paths, 1, self._format(split, inputs))), encoder)
                 written[split] = writer
-        else:
-            chunks = self._chunks(inputs["all"], 2)  # count rows, encode
+        if self.path is not None:
+            chunks = self._chunks(inputs["all"], 2, self._format("all", inputs))  # count rows, encode
             _, routes, routed = self._split_rows(chunks)
             writers = {
                 split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)

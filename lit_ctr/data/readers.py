@@ -54,6 +54,8 @@ class RawTable:
             consecutive lines (blank lines were skipped); ``None`` otherwise.
         first_row: for formats without lines, the 0-based row number in the file of
             row 0 (non-zero for a later chunk).
+        file_rows: rows in the whole file, when the reader knows them before reading
+            (for progress lines); None otherwise.
     """
 
     file: str
@@ -61,6 +63,7 @@ class RawTable:
     first_line: int | None
     lines: pl.Series | None = None
     first_row: int = 0
+    file_rows: int | None = None
 
     def locate(self, row: int) -> dict[str, object]:
         """``DataError`` keyword arguments naming where row ``row`` of this table is in its file."""
@@ -201,12 +204,23 @@ def _collect(query: pl.LazyFrame, chunk_rows: int | None) -> Iterator[pl.DataFra
         yield query.clear().collect()
 
 
-def _wanted(schema: Schema, available: list[str], file: str, require_label: bool) -> list[str]:
+def _wanted(schema: Schema, available: list[str], file: str, require_label: bool, *, header: bool = False) -> list[str]:
+    """The columns to read: the label (when present) and the schema's fields, or a
+    DataError naming the missing ones (``header``: ``available`` is the file's first line)."""
     names = [f.name for f in schema.fields]
     missing = [n for n in names if n not in available]
     if schema.label not in available and require_label:
         missing.insert(0, schema.label)
     if missing:
+        if header and not any_schema_name(available, schema):
+            raise DataError(
+                f"the first line looks like data, not a header: it names none of the schema's columns "
+                f"(it holds {available[:8]}{' …' if len(available) > 8 else ''}); for a file without a header "
+                "set has_header: false or auto in its file format (file_format, or valid_/test_/predict_file_format "
+                "for that split alone)",
+                file=file,
+                line=1,
+            )
         raise DataError(
             f"the file lacks schema column(s) {missing}; it has {available}",
             file=file,
@@ -214,14 +228,60 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
     return ([schema.label] if schema.label in available else []) + names
 
 
+def any_schema_name(values: list[str], schema: Schema) -> bool:
+    """Whether a line's values name the label or a schema field: the ``has_header: auto``
+    rule for a header line."""
+    names = {schema.label, *(f.name for f in schema.fields)}
+    return any(v.strip() in names for v in values)
+
+
+def has_header(path: Path, schema: Schema, fmt: FileFormat, kind: str) -> bool:
+    """Whether the CSV/TSV file ``path`` starts with a header line: ``fmt.has_header``;
+    by default yes for CSV and no for TSV; with ``auto``, yes when its first line names
+    the label or a schema field (:func:`any_schema_name`)."""
+    if fmt.has_header == "auto":
+        first = first_line_values(path, fmt.separator or ("\t" if kind == "tsv" else ","))
+        return first is not None and any_schema_name(first, schema)
+    return bool(fmt.has_header) if fmt.has_header is not None else kind == "csv"
+
+
+def first_line_values(path: Path, separator: str) -> list[str] | None:
+    """The values of the file's first line (CSV quoting rules), or None for an empty file."""
+    # utf-8-sig: polars drops a byte-order mark, so must the line read here
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        first = handle.readline()
+    if not first:
+        return None
+    return next(csv.reader([first.rstrip("\r\n")], delimiter=separator), [])
+
+
+def file_header(path: Path, schema: Schema, fmt: FileFormat) -> list[str] | None:
+    """The header line's names of a plain CSV/TSV file that has one (see :func:`has_header`),
+    else None (no header, another format, a gzip file, an unreadable name)."""
+    try:
+        kind = file_kind(path, fmt)
+        if kind not in ("csv", "tsv") or is_gzip(path) or not has_header(path, schema, fmt, kind):
+            return None
+    except (DataError, OSError):
+        return None
+    return first_line_values(path, fmt.separator or ("\t" if kind == "tsv" else ","))
+
+
+def headerless_columns(schema: Schema, fmt: FileFormat) -> list[str]:
+    """The column names of a file without a header: ``fmt.columns``, else the label then
+    the schema's fields."""
+    return list(fmt.columns) if fmt.columns else [schema.label] + [f.name for f in schema.fields]
+
+
 def _read_parquet(path: Path, schema: Schema, require_label: bool, chunk_rows: int | None) -> Iterator[RawTable]:
     offset = 0
     try:
         types = pl.scan_parquet(path).collect_schema()
         wanted = _wanted(schema, types.names(), str(path), require_label)
+        total = int(pl.scan_parquet(path).select(pl.len()).collect().item())  # from the metadata
         query = pl.scan_parquet(path).select(as_text(c, types[c]) for c in wanted)
         for frame in _collect(query, chunk_rows):
-            yield RawTable(str(path), frame, None, first_row=offset)
+            yield RawTable(str(path), frame, None, first_row=offset, file_rows=total)
             offset += frame.height
     except DataError:
         raise
@@ -233,20 +293,20 @@ def _read_delimited(
     path: Path, schema: Schema, fmt: FileFormat, kind: str, require_label: bool, chunk_rows: int | None
 ) -> Iterator[RawTable]:
     separator = fmt.separator or ("\t" if kind == "tsv" else ",")
-    has_header = fmt.has_header if fmt.has_header is not None else kind == "csv"
-    if has_header:
+    header_line = has_header(path, schema, fmt, kind)
+    if header_line:
         header = _header(path, separator)
     else:
-        header = fmt.columns or [schema.label] + [f.name for f in schema.fields]
-    wanted = _wanted(schema, header, str(path), require_label)
+        header = headerless_columns(schema, fmt)
+    wanted = _wanted(schema, header, str(path), require_label, header=header_line)
     repeated = sorted({c for c in wanted if header.count(c) > 1})
     if repeated:
         raise DataError(f"the header repeats column(s) {repeated}", file=str(path), line=1)
-    blank, num_lines = _check_field_counts(path, separator, len(header), has_header)
-    first_line = 2 if has_header else 1
+    blank, num_lines = _check_field_counts(path, separator, len(header), header_line)
+    first_line = 2 if header_line else 1
     # Without a header polars takes the width from the first line: skip leading blanks.
     leading = 0
-    while not has_header and first_line + leading in blank:
+    while not header_line and first_line + leading in blank:
         leading += 1
     first_line += leading
     if num_lines < first_line:  # no rows (header only, or blank lines only)
@@ -257,7 +317,7 @@ def _read_delimited(
     positions = [header.index(c) for c in wanted]
     query = pl.scan_csv(
         path,
-        has_header=has_header,
+        has_header=header_line,
         skip_rows=leading,
         separator=separator,
         new_columns=[f"column_{i}" for i in range(len(header))],
@@ -266,6 +326,7 @@ def _read_delimited(
         raise_if_empty=False,
     ).select(pl.col(f"column_{i}").alias(c) for i, c in zip(positions, wanted))
     blank = pl.Series([b for b in blank if b >= first_line], dtype=pl.Int64)
+    total = num_lines - first_line + 1 - len(blank)
     chunks = _collect(query, chunk_rows)
     # A chunk's rows are the file's lines from first_line + offset on (one line a row).
     offset = 0
@@ -280,12 +341,12 @@ def _read_delimited(
         offset += frame.height
         here = blank.filter(blank.is_between(start, start + frame.height - 1))
         if here.is_empty():
-            yield RawTable(str(path), frame, start)
+            yield RawTable(str(path), frame, start, file_rows=total)
             continue
         # polars reads a blank line as a row of nulls: skip those rows, keep the others' lines.
         lines = pl.int_range(start, start + frame.height, eager=True)
         keep = ~lines.is_in(here.implode())
-        yield RawTable(str(path), frame.filter(keep), start, lines.filter(keep))
+        yield RawTable(str(path), frame.filter(keep), start, lines.filter(keep), file_rows=total)
 
 
 def _header(path: Path, separator: str) -> list[str]:

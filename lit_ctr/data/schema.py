@@ -200,10 +200,13 @@ class FileFormat:
         kind: ``csv``, ``tsv``, ``parquet`` or ``libfm``; ``auto`` picks by extension
             (``.csv``, ``.tsv``/``.txt``, ``.parquet``, ``.libfm``/``.libsvm``).
         has_header: whether CSV/TSV files start with a header line. Default: yes for
-            CSV, no for TSV (the Criteo layout).
+            CSV, no for TSV (the Criteo layout). ``auto``: a file's first line is its
+            header when one of its values is the label's or a schema field's name;
+            otherwise the file has no header and its columns are ``columns``.
         separator: field separator; default ``,`` for CSV and a tab for TSV.
         columns: the file's column names in order, for files without a header.
-            Default: the label, then the schema's fields.
+            Default: the label, then the schema's fields (for a validation or test file,
+            the training file's header when it has one).
         null_values: extra strings that mean "missing" (the empty string always does).
         field_starts: libFM only: the first global index of each schema field, in
             schema order (field i owns ``[field_starts[i], field_starts[i+1])``).
@@ -213,7 +216,7 @@ class FileFormat:
     """
 
     kind: FileKind = "auto"
-    has_header: bool | None = None
+    has_header: bool | Literal["auto"] | None = None
     separator: str | None = None
     columns: list[str] | None = None
     null_values: list[str] = field(default_factory=list)
@@ -223,8 +226,8 @@ class FileFormat:
     def __post_init__(self) -> None:
         if self.kind not in _FILE_KINDS:
             raise SchemaError(f"file_format.kind: expected one of {', '.join(_FILE_KINDS)}, got {self.kind!r}")
-        if self.has_header not in (None, True, False):
-            raise SchemaError(f"file_format.has_header: expected true or false, got {self.has_header!r}")
+        if self.has_header not in (None, True, False, "auto"):
+            raise SchemaError(f"file_format.has_header: expected true, false or auto, got {self.has_header!r}")
         sep = self.separator
         if sep is not None and (not isinstance(sep, str) or len(sep.encode()) != 1 or sep in '"\r\n'):
             raise SchemaError(

@@ -39,7 +39,8 @@ class SyntheticCTRDataModule(CTRDataModule):
         cache_dir: where encoded arrays are kept.
         batch_size: rows per training batch.
         eval_batch_size: rows per evaluation batch (default 4 × batch_size).
-        shuffle_seed: seed of the per-epoch training order.
+        shuffle_seed: seed of the per-epoch training order (default: ``seed_everything``'s,
+            see :class:`~lit_ctr.data.CTRDataModule`).
         num_workers: DataLoader worker processes.
         preprocessing_from: a checkpoint whose schema and vocabulary are used instead of
             fitting them (see :class:`~lit_ctr.data.CTRDataModule`).
@@ -60,7 +61,7 @@ class SyntheticCTRDataModule(CTRDataModule):
         cache_dir: str = ".lit_ctr_cache",
         batch_size: int = 4096,
         eval_batch_size: int | None = None,
-        shuffle_seed: int = 0,
+        shuffle_seed: int | None = None,
         num_workers: int = 0,
         preprocessing_from: str | None = None,
     ) -> None:

@@ -4,8 +4,10 @@ written atomically and reused when an identical data set is already there."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -15,10 +17,16 @@ import numpy as np
 import polars as pl
 
 from lit_ctr.data.files import write_directory
+from lit_ctr.data.progress import Progress
 from lit_ctr.data.splits import check_fractions
 from lit_ctr.synthetic.generator import DEFAULT_SPLITS, SyntheticSpec, bayes_optimal_auc, generate_frame
 
+log = logging.getLogger("lit_ctr")
+
 FileFormat = Literal["tsv", "csv", "parquet"]
+WRITE_ROWS = 500_000
+"""Rows formatted and appended at a time when writing CSV/TSV (the output is the same
+for any value); between slices a progress line is logged every ``PROGRESS_SECONDS``."""
 MANIFEST_NAME = "synthetic.json"
 _SPLIT_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -55,7 +63,14 @@ def write_synthetic(
         return paths
     if target.exists() and any(target.iterdir()) and not (target / MANIFEST_NAME).exists():
         raise FileExistsError(f"{target} is not empty and holds no {MANIFEST_NAME}; refusing to replace it")
+    start = time.perf_counter()
     frame, truth = generate_frame(spec)
+    log.info(
+        "lit-ctr: drew %d synthetic rows in %.1f s; writing them as %s",
+        spec.rows,
+        time.perf_counter() - start,
+        file_format,
+    )
 
     def write(staging: Path) -> None:
         stats = _write_splits(frame, truth.probabilities, staging, ends, file_format)
@@ -110,10 +125,11 @@ def _write_splits(
     """Write each split's rows; return its file name, row count, positive rate and Bayes AUC."""
     stats = {}
     start = 0
+    progress = Progress(frame.height)
     for name, end in ends.items():
         part = frame.slice(start, end - start)
         file_name = f"{name}.{file_format}"
-        _write_frame(part, directory / file_name, file_format)
+        _write_frame(part, directory / file_name, file_format, progress, start)
         auc = bayes_optimal_auc(probabilities[start:end])
         stats[name] = {
             "file": file_name,
@@ -125,14 +141,29 @@ def _write_splits(
     return stats
 
 
-def _write_frame(frame: pl.DataFrame, path: Path, file_format: FileFormat) -> None:
+def _write_frame(
+    frame: pl.DataFrame, path: Path, file_format: FileFormat, progress: Progress | None = None, before: int = 0
+) -> None:
+    """Write one split's rows; CSV/TSV in slices of ``WRITE_ROWS`` rows, with a progress
+    line (rows written of all splits' ``progress.total``, ``before`` of them in earlier
+    splits, and an ETA) when one is due."""
     if file_format == "parquet":
         frame.write_parquet(path)
         return
     # Counts print as integers ("3", not "3.0"), as in the Criteo files.
     counts = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     text = frame.with_columns(pl.col(counts).cast(pl.Int64))
-    if file_format == "tsv":
-        text.write_csv(path, separator="\t", include_header=False, null_value="")
-    else:
-        text.write_csv(path, null_value="")
+    tsv = file_format == "tsv"
+    with open(path, "wb") as handle:
+        for offset in range(0, max(text.height, 1), WRITE_ROWS):
+            text.slice(offset, WRITE_ROWS).write_csv(
+                handle, separator="\t" if tsv else ",", include_header=not tsv and offset == 0, null_value=""
+            )
+            written = before + min(offset + WRITE_ROWS, text.height)
+            if progress is not None and progress.due():
+                log.info(
+                    "lit-ctr: writing synthetic rows: %d of %d (%s)",
+                    written,
+                    int(progress.total),
+                    progress.share(written),
+                )
