@@ -71,9 +71,9 @@ def _failing(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> 
     return [f for f, bad in zip(fields, both.select(checks).row(0)) if bad]
 
 
-def _first_row(table: RawTable, mask: pl.Series) -> int | None:
-    hits = mask.arg_true()
-    return int(hits[0]) if len(hits) else None
+def _first_row(table: RawTable, mask: pl.Series) -> int:
+    """The first row where ``mask`` holds (callers ask only when one does)."""
+    return int(mask.arg_true()[0])
 
 
 def _label(table: RawTable, schema: Schema) -> pl.Expr:

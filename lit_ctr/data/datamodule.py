@@ -390,6 +390,7 @@ class CTRDataModule(LightningDataModule):
         world = trainer.world_size if trainer is not None else 1
         rank = trainer.global_rank if trainer is not None else 0
         dataset: EncodedSplit | BlockSplit
+        sampler: BlockShuffleSampler | BatchIndexSampler
         if self._block_read(split) and shuffle:
             sampler = BlockShuffleSampler(
                 len(arrays),

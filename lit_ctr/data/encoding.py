@@ -134,8 +134,8 @@ class _Lookup:
 
     def seen(self, codes: pl.Series) -> None:
         """Start a fresh mapping once unseen values have taken more codes than the vocabulary."""
-        top = codes.max()
-        if self._mapping is not None and top is not None and top >= self.size + max(self.size, _UNSEEN_CODES):
+        top = codes.max()  # UInt32 codes: an int, or None for an empty chunk
+        if self._mapping is not None and isinstance(top, int) and top >= self.size + max(self.size, _UNSEEN_CODES):
             self._register()
 
 

@@ -105,7 +105,7 @@ def read_exactly(fd: int, out: np.ndarray, position: int, filename: str | Path) 
     """Fill ``out`` with the file's bytes from ``position`` (``preadv`` until done)."""
     if out.nbytes == 0:  # e.g. no categorical fields: a memoryview of it cannot be cast
         return
-    view, done = memoryview(out).cast("B"), 0
+    view, done = memoryview(out).cast("B"), 0  # type: ignore[arg-type]  # ndarray is a buffer
     while done < len(view):
         got = os.preadv(fd, [view[done:]], position + done)
         if got == 0:

@@ -21,11 +21,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, cast
 
 import polars as pl
 
 from lit_ctr.data.errors import DataError
-from lit_ctr.data.schema import FileFormat, Schema
+from lit_ctr.data.schema import FileFormat, FileKind, Schema
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -65,7 +66,7 @@ class RawTable:
     first_row: int = 0
     file_rows: int | None = None
 
-    def locate(self, row: int) -> dict[str, object]:
+    def locate(self, row: int) -> dict[str, Any]:
         """``DataError`` keyword arguments naming where row ``row`` of this table is in its file."""
         if self.lines is not None:
             return {"file": self.file, "line": int(self.lines[row])}
@@ -178,7 +179,7 @@ def _read_gzip(
         raise DataError(f"not a readable gzip file ({error})", file=str(path)) from None
     try:
         for table in read_tables(
-            plain, schema, replace(fmt, kind=kind), require_label=require_label, chunk_rows=chunk_rows
+            plain, schema, replace(fmt, kind=cast(FileKind, kind)), require_label=require_label, chunk_rows=chunk_rows
         ):
             table.file = str(path)
             yield table
@@ -325,8 +326,8 @@ def _read_delimited(
         null_values=fmt.null_values or None,
         raise_if_empty=False,
     ).select(pl.col(f"column_{i}").alias(c) for i, c in zip(positions, wanted))
-    blank = pl.Series([b for b in blank if b >= first_line], dtype=pl.Int64)
-    total = num_lines - first_line + 1 - len(blank)
+    blank_lines = pl.Series([b for b in blank if b >= first_line], dtype=pl.Int64)
+    total = num_lines - first_line + 1 - len(blank_lines)
     chunks = _collect(query, chunk_rows)
     # A chunk's rows are the file's lines from first_line + offset on (one line a row).
     offset = 0
@@ -339,7 +340,7 @@ def _read_delimited(
             return
         start = first_line + offset
         offset += frame.height
-        here = blank.filter(blank.is_between(start, start + frame.height - 1))
+        here = blank_lines.filter(blank_lines.is_between(start, start + frame.height - 1))
         if here.is_empty():
             yield RawTable(str(path), frame, start, file_rows=total)
             continue
@@ -380,9 +381,9 @@ def _check_field_counts(path: Path, separator: str, expected: int, has_header: b
     line = pl.col("line")
     quoted = line.str.contains('"', literal=True)
     is_blank = (line == "") | (line == "\r")
-    count = line.str.count_matches(separator, literal=True) + 1
+    fields = line.str.count_matches(separator, literal=True) + 1
     # Lines without a quote (nearly all) are only counted; the regexes run on the others.
-    plain_bad = lines.filter(~quoted & ~is_blank & (pl.col("row") >= start) & (count != expected))
+    plain_bad = lines.filter(~quoted & ~is_blank & (pl.col("row") >= start) & (fields != expected))
     quoted_lines = lines.filter(quoted).with_columns(
         bad_quote=~pl.when(pl.col("row") == 0)
         .then(line.str.contains(f"^\ufeff?{well_formed}"))  # a byte-order mark may open the file
@@ -393,7 +394,7 @@ def _check_field_counts(path: Path, separator: str, expected: int, has_header: b
     blank, plain, odd, count = _collect_lines(
         path,
         lines.filter(is_blank & (pl.col("row") >= start)).select("row"),
-        plain_bad.select("row", n=count, bad_quote=pl.lit(False)).head(1),
+        plain_bad.select("row", n=fields, bad_quote=pl.lit(False)).head(1),
         quoted_bad.select("row", "n", "bad_quote").head(1),
         lines.select(pl.len()),
     )

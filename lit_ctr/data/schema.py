@@ -122,7 +122,7 @@ class Schema:
             bad = {k: v for k, v in self.label_mapping.items() if _number(v) not in (0.0, 1.0)}
             if bad:
                 raise SchemaError(f"schema.label_mapping: targets must be 0 or 1, got {bad}")
-            self.label_mapping = {str(k): _number(v) for k, v in self.label_mapping.items()}
+            self.label_mapping = {str(k): float(v) for k, v in self.label_mapping.items()}  # numbers: checked above
 
     @property
     def categorical(self) -> list[Field]:

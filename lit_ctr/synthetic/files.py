@@ -134,7 +134,7 @@ def _write_splits(
         stats[name] = {
             "file": file_name,
             "rows": part.height,
-            "positive_rate": float(part["label"].mean()),
+            "positive_rate": float(part["label"].cast(pl.Float64).mean() or 0.0),
             "bayes_auc": None if math.isnan(auc) else auc,
         }
         start = end
