@@ -121,6 +121,17 @@ def model_class_name(contents: CheckpointContents) -> str | None:
     return contents.model_class or contents.hyper_parameters.get("_class_path")
 
 
+def model_entry(model: Any) -> dict[str, Any]:
+    """The model's part of a checkpoint (format 2): its class, by short name when it is one
+    of lit-ctr's own models, by dotted path otherwise."""
+    cls = type(model)
+    own = _own_models().get(cls.__name__) is cls
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_class": cls.__qualname__ if own else f"{cls.__module__}.{cls.__qualname__}",
+    }
+
+
 def _own_models() -> dict[str, type]:
     import lit_ctr.models
 

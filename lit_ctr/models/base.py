@@ -11,7 +11,7 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
-from lit_ctr.checkpoint import CHECKPOINT_KEY, FORMAT_VERSION, find_preprocessing
+from lit_ctr.checkpoint import CHECKPOINT_KEY, find_preprocessing, model_entry
 from lit_ctr.layers.checks import check_int_at_least, check_non_negative
 from lit_ctr.models._speed import HookNameShortcut, prefer_fused
 from lit_ctr.models.loss_window import LossWindows
@@ -110,12 +110,14 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self._loss_windows.clear()  # nothing carried over from an earlier fit
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self.val_metrics.update(self(batch["ids"], batch["numeric"]).float(), batch["label"])
-        self.log_dict(self.val_metrics, prog_bar=True)
+        self._evaluate(batch, self.val_metrics)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self.test_metrics.update(self(batch["ids"], batch["numeric"]).float(), batch["label"])
-        self.log_dict(self.test_metrics, prog_bar=True)
+        self._evaluate(batch, self.test_metrics)
+
+    def _evaluate(self, batch: dict[str, Tensor], metrics: Any) -> None:
+        metrics.update(self(batch["ids"], batch["numeric"]).float(), batch["label"])
+        self.log_dict(metrics, prog_bar=True)
 
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
         """Click probabilities ``[batch]``."""
@@ -134,14 +136,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Name the model's class (format 2); the data module's state carries the preprocessing."""
-        import lit_ctr.models  # here: lit_ctr.models imports this module
-
-        cls = type(self)
-        own = getattr(lit_ctr.models, cls.__name__, None) is cls
-        checkpoint[CHECKPOINT_KEY] = {
-            "format_version": FORMAT_VERSION,
-            "model_class": cls.__qualname__ if own else f"{cls.__module__}.{cls.__qualname__}",
-        }
+        checkpoint[CHECKPOINT_KEY] = model_entry(self)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.preprocessing = find_preprocessing(checkpoint)
