@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from lightning.pytorch.callbacks import EarlyStopping, ProgressBar
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 
@@ -25,11 +25,13 @@ from lit_ctr.callbacks import (
     BestAndLastCheckpoint,
     EvaluationPlots,
     FiniteLossGuard,
+    FreezeGarbageCollection,
     LearningRateLogger,
     LoggedSaveConfigCallback,
+    NaNSkippingEarlyStopping,
     PredictionWriter,
+    SamplesPerSecondMonitor,
     SamplesPerSecondProgressBar,
-    ThroughputMonitor,
 )
 from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsError
 from lit_ctr.data import CTRDataModule, DataError
@@ -54,7 +56,8 @@ class LitCtrCLI(LightningCLI):
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
-        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
+        # A NaN val/auc (one class in the split) is skipped, not taken as "no better" (docs/models).
+        parser.add_lightning_class_args(NaNSkippingEarlyStopping, "early_stopping")
         parser.set_defaults(
             {
                 "early_stopping.monitor": "val/auc",
@@ -67,9 +70,11 @@ class LitCtrCLI(LightningCLI):
         # A NaN or infinite loss stops training; no checkpoint with NaN weights is written.
         parser.add_lightning_class_args(FiniteLossGuard, "finite_loss_guard")
         # Every run logs throughput and the learning rate; `lit-ctr test` draws the plots.
-        parser.add_lightning_class_args(ThroughputMonitor, "throughput")
+        parser.add_lightning_class_args(SamplesPerSecondMonitor, "throughput")
         parser.add_lightning_class_args(LearningRateLogger, "lr_logger")
         parser.add_lightning_class_args(EvaluationPlots, "plots")
+        # No full garbage collection in the middle of training steps (its docstring has the numbers).
+        parser.add_lightning_class_args(FreezeGarbageCollection, "gc_freeze")
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

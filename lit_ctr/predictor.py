@@ -159,5 +159,5 @@ def _load_checkpoint(path: Path) -> Predictor:
         with torch.inference_mode():
             return torch.sigmoid(model(torch.from_numpy(ids), torch.from_numpy(numeric)).float()).numpy()
 
-    metadata = {"preprocessing": model.preprocessing, "model_class": model.preprocessing.get("model_class")}
+    metadata = {"preprocessing": model.preprocessing, "model_class": type(model).__name__}
     return Predictor(network, metadata, "checkpoint")

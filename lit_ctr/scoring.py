@@ -29,7 +29,8 @@ def load_model(checkpoint_path: str | Path) -> CTRModule:
     if not state or "model_class" not in state or preprocessing is None:
         raise DataError("not a lit-ctr checkpoint (no schema and vocabulary inside)", file=str(checkpoint_path))
     module_name, _, class_name = state["model_class"].rpartition(".")
-    model_class = getattr(importlib.import_module(module_name), class_name)
+    # Format 2 names lit-ctr's own models by their short name.
+    model_class = getattr(importlib.import_module(module_name or "lit_ctr.models"), class_name)
     model = model_class.load_from_checkpoint(checkpoint_path, map_location="cpu", weights_only=True)
     model.preprocessing = preprocessing
     model.eval()

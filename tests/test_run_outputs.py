@@ -126,3 +126,40 @@ def test_encoding_logs_progress_per_file_and_split(synthetic_files, tmp_path):
     assert f"read {synthetic_files['valid']}: {valid} rows" in text
     assert "fitted the vocabulary on the train split" in text
     assert f"encoded the train split: {train} rows" in text and f"encoded the valid split: {valid} rows" in text
+
+
+def test_lightnings_throughput_monitor_is_found_by_its_short_name():
+    from lightning.pytorch.callbacks import ThroughputMonitor
+    from lit_ctr.cli import build_cli
+
+    cli = build_cli(
+        ["--model", "FM", "--data", "SyntheticCTRDataModule", "--trainer.logger", "false",
+         "--trainer.callbacks+=ThroughputMonitor",
+         "--trainer.callbacks.batch_size_fn", "lit_ctr.callbacks._common.batch_size"],
+        run=False,
+    )  # fmt: skip
+    assert any(type(c) is ThroughputMonitor for c in cli.trainer.callbacks)
+
+
+def test_the_learning_rate_logger_is_lightnings_monitor_under_lit_ctr_names():
+    from lightning.pytorch.callbacks import LearningRateMonitor
+
+    from lit_ctr.callbacks.learning_rate import LearningRateLogger, learning_rates
+
+    sparse = torch.optim.SparseAdam([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    dense = torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))], lr=0.01)
+    assert isinstance(LearningRateLogger(), LearningRateMonitor)
+    assert learning_rates([sparse, dense]) == {"train/lr/SparseAdam": 0.1, "train/lr/Adam": 0.01}
+
+
+def test_the_learning_rate_logger_runs_without_a_logger():
+    import lightning as L
+
+    from lit_ctr.callbacks import LearningRateLogger
+    from lit_ctr.models import FM
+
+    batch = {"ids": torch.tensor([[0, 3]]), "numeric": torch.zeros(1, 0), "label": torch.ones(1)}
+    trainer = L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu", callbacks=[LearningRateLogger()])  # fmt: skip
+    trainer.fit(FM([3, 4], embed_dim=2), torch.utils.data.DataLoader([batch] * 2, batch_size=None))
+    assert trainer.global_step == 2

@@ -23,13 +23,34 @@ def batch_size(batch: Any) -> int:
     return 0
 
 
+def sends_to_loggers(trainer: Trainer) -> bool:
+    """Whether Lightning sends this training step's ``self.log`` values to the loggers.
+
+    Lightning 2.6 decides this in the private ``LoggerConnector.should_update_logs``:
+    ``(_batches_that_stepped + 1) % log_every_n_steps == 0`` or ``should_stop``. There is no
+    public way to ask, and re-deriving it from ``trainer.global_step`` goes wrong under
+    manual optimization with two optimizers (sparse tables), where ``global_step`` counts
+    both optimizers' steps. So it is asked here, in this one place; a Lightning without
+    the connector counts every step as sent.
+    """
+    if trainer.fast_dev_run:
+        return True
+    connector = getattr(trainer, "_logger_connector", None)
+    return bool(getattr(connector, "should_update_logs", True))
+
+
 def should_log(trainer: Trainer) -> bool:
     """Whether this training batch is one Lightning sends to the loggers (``log_every_n_steps``)."""
-    return bool(trainer.loggers) and trainer._logger_connector.should_update_logs
+    return bool(trainer.loggers) and sends_to_loggers(trainer)
 
 
 def logging_step(trainer: Trainer) -> int:
-    """The step Lightning logs this batch's ``self.log`` values at."""
+    """The step Lightning logs this batch's ``self.log`` values at.
+
+    Lightning 2.6 keeps it in the private ``fit_loop.epoch_loop._batches_that_stepped`` (it
+    differs from ``trainer.global_step`` under manual optimization with two optimizers);
+    values sent at another step would not line up with ``train/loss``.
+    """
     return trainer.fit_loop.epoch_loop._batches_that_stepped
 
 

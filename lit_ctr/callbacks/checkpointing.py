@@ -3,12 +3,14 @@
 * :class:`AtomicCheckpointIO`: a crash leaves the previous file or the new one, never half of one.
 * :class:`BestAndLastCheckpoint`: ``best.ckpt`` by the monitored metric, and ``last.ckpt``
   rewritten at the end of every epoch, so ``--ckpt_path last`` loses at most the epoch
-  that was running.
+  that was running. An epoch whose monitored value is NaN (``val/auc`` of a validation
+  split with one class) is not ranked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import uuid
 from pathlib import Path
@@ -21,6 +23,7 @@ from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_warn
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -81,19 +84,37 @@ class BestAndLastCheckpoint(ModelCheckpoint):
     checkpoint, and ``--ckpt_path last`` after a crash would train every epoch since the
     best one again. Same arguments as ``ModelCheckpoint`` (``save_last="link"`` keeps
     Lightning's behaviour).
+
+    A NaN monitored value is undefined, not bad: ModelCheckpoint would rank it as the worst
+    score, and with nothing ranked yet keep it as ``best.ckpt``. Here such an epoch is
+    skipped (a one-line warning says so); ``last.ckpt`` is still written. When every
+    epoch's value is NaN, no ``best.ckpt`` exists.
     """
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         due = self._last_due(trainer, at_train_epoch_end=True)
-        super().on_train_epoch_end(trainer, pl_module)
+        if not (self._should_save_on_train_epoch_end(trainer) and self._undefined(trainer)):
+            super().on_train_epoch_end(trainer, pl_module)
         if due:
             self._save_last_if_missed(trainer)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         due = self._last_due(trainer, at_train_epoch_end=False)
-        super().on_validation_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer) or not self._undefined(trainer):
+            super().on_validation_end(trainer, pl_module)
         if due:
             self._save_last_if_missed(trainer)
+
+    def _undefined(self, trainer: Trainer) -> bool:
+        """Whether the monitored value of this epoch is NaN (then it is not ranked)."""
+        value = trainer.callback_metrics.get(self.monitor) if self.monitor else None
+        if value is None or trainer.sanity_checking or not math.isnan(float(value)):
+            return False
+        rank_zero_warn(
+            f"{self.monitor} is undefined (NaN) at epoch {trainer.current_epoch}: this epoch is not a candidate"
+            f" for the best checkpoint",
+        )
+        return True
 
     def _last_due(self, trainer: Trainer, at_train_epoch_end: bool) -> bool:
         """Whether this hook is where ModelCheckpoint considers saving this epoch."""

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from torchmetrics.functional.classification import binary_auroc, binary_calibration_error, binary_roc
 
 from lit_ctr.callbacks._common import run_directory, wandb_loggers
 
@@ -105,42 +106,40 @@ def _log_to_wandb(
 
 
 def roc_curve(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """False and true positive rates at every distinct threshold, and the exact AUC.
+    """False and true positive rates at every distinct threshold, and the exact AUC
+    (torchmetrics' ``binary_roc`` and ``binary_auroc``).
 
     Rates start at (0, 0) and end at (1, 1); AUC is NaN when a label is absent.
     """
-    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
-    y = np.asarray(labels, dtype=np.float64).reshape(-1)
-    order = np.argsort(-p, kind="stable")
-    p, y = p[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(p)), len(p) - 1] if len(p) else np.zeros(0, dtype=int)
-    tps = np.cumsum(y)[last]
-    fps = (last + 1) - tps
-    positives, negatives = (tps[-1], fps[-1]) if len(last) else (0.0, 0.0)
-    if positives == 0 or negatives == 0:
+    p = torch.as_tensor(np.asarray(probabilities, dtype=np.float64).reshape(-1))
+    y = torch.as_tensor(np.asarray(labels).reshape(-1)).long()
+    if len(y) == 0 or bool(y.min() == y.max()):
         return np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan")
-    fpr = np.r_[0.0, fps / negatives]
-    tpr = np.r_[0.0, tps / positives]
-    return fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2)
+    fpr, tpr, _ = binary_roc(p, y)
+    return fpr.numpy(), tpr.numpy(), float(binary_auroc(p, y))
 
 
 def calibration_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, np.ndarray | float]:
     """Per equal-width bin: mean predicted probability, observed click rate, row count;
-    and the expected calibration error (count-weighted mean gap)."""
-    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
-    y = np.asarray(labels, dtype=np.float64).reshape(-1)
-    index = np.clip((p * bins).astype(int), 0, bins - 1)
-    counts = np.bincount(index, minlength=bins).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        predicted = np.bincount(index, weights=p, minlength=bins) / counts
-        observed = np.bincount(index, weights=y, minlength=bins) / counts
-    filled = counts > 0
-    ece = float(np.sum(counts[filled] * np.abs(predicted[filled] - observed[filled])) / max(counts.sum(), 1))
+    and torchmetrics' expected calibration error (``binary_calibration_error``, L1: the
+    count-weighted mean gap).
+
+    Rows fall into bins as torchmetrics bins them (``[lo, hi)``), except that a probability
+    of exactly 1, a bin of its own there, is drawn in the last bin.
+    """
+    p = torch.as_tensor(np.asarray(probabilities, dtype=np.float64).reshape(-1))
+    y = torch.as_tensor(np.asarray(labels, dtype=np.float64).reshape(-1))
+    edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64)
+    index = (torch.bucketize(p, edges, right=True) - 1).clamp(0, bins - 1)
+    counts = torch.zeros(bins, dtype=torch.float64).index_add_(0, index, torch.ones_like(p))
+    predicted = torch.zeros(bins, dtype=torch.float64).index_add_(0, index, p) / counts  # NaN where empty
+    observed = torch.zeros(bins, dtype=torch.float64).index_add_(0, index, y) / counts
+    ece = float(binary_calibration_error(p, y.long(), n_bins=bins, norm="l1")) if len(p) else 0.0
     return {
-        "edges": np.linspace(0, 1, bins + 1),
-        "predicted": predicted,
-        "observed": observed,
-        "counts": counts,
+        "edges": edges.numpy(),
+        "predicted": predicted.numpy(),
+        "observed": observed.numpy(),
+        "counts": counts.numpy(),
         "ece": ece,
     }
 

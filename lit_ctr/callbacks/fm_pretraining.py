@@ -3,11 +3,14 @@ one ``Trainer.fit``.
 
 Phase 1 trains FNN's own first-order weights and latent vectors as a factorization
 machine (:meth:`FNN.fm_forward`), logging ``fm/train/loss``, ``fm/val/auc`` and
-``fm/val/logloss``. It ends after ``max_epochs`` FM epochs or ``patience`` validations
-without a better ``fm/val/auc``. At the start of the next epoch the FM with the best
+``fm/val/logloss``. It ends after ``max_epochs`` FM epochs, or, once ``min_epochs`` FM
+epochs have run, after ``patience`` validations in which neither ``fm/val/auc`` rose nor
+``fm/val/logloss`` fell. At the start of the next epoch the FM with the best
 validation AUC is copied back into the vectors (the transfer), the optimizer state is
 cleared and the network's learning rate restored, and phase 2 trains the MLP on top while
 fine-tuning the vectors, logging the usual ``train/loss``, ``val/auc`` and ``val/logloss``.
+The handed-over FM's ``fm/val/auc`` is logged as ``fm/best_val_auc``, and a one-line
+warning says so when it is barely better than chance (below ``warn_below_auc``).
 
 ``trainer.max_epochs`` counts both phases (phase 2 gets what phase 1 leaves). The phase
 is derived from the callback's state, which is saved in every checkpoint: resuming from a
@@ -30,6 +33,8 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor
 
+from lit_ctr.callbacks._common import log_metrics
+
 FM_PREFIX = "fm/"
 
 
@@ -47,8 +52,13 @@ class FMPretraining(Callback):
     Args:
         max_epochs: at most this many FM epochs (phase 1); they count towards
             ``trainer.max_epochs``.
-        patience: end phase 1 after this many validations without a better ``fm/val/auc``.
-        min_delta: the smallest rise of ``fm/val/auc`` that counts as better.
+        min_epochs: the stopping rule may not end phase 1 before this many FM epochs (or
+            ``max_epochs``, if fewer): an FM on small or imbalanced data can look flat for
+            its first epochs while it is still learning.
+        patience: end phase 1 after this many validations in which neither ``fm/val/auc``
+            rose nor ``fm/val/logloss`` fell (by more than ``min_delta``).
+        min_delta: the smallest change that counts as better.
+        warn_below_auc: warn when the FM handed over has a lower ``fm/val/auc`` than this.
         lr: learning rate of every parameter group during phase 1 (default: the model's
             optimizer's own); phase 2 starts with the optimizer's configured rate.
         embedding_l2: L2 weight on the looked-up vectors during phase 1 (default: the
@@ -62,12 +72,18 @@ class FMPretraining(Callback):
         min_delta: float = 0.0,
         lr: float | None = None,
         embedding_l2: float | None = None,
+        min_epochs: int = 5,
+        warn_below_auc: float = 0.55,
     ) -> None:
         if max_epochs < 1:
             raise ValueError(f"FMPretraining.max_epochs must be >= 1, got {max_epochs}")
         if patience < 1:
             raise ValueError(f"FMPretraining.patience must be >= 1, got {patience}")
+        if min_epochs < 1:
+            raise ValueError(f"FMPretraining.min_epochs must be >= 1, got {min_epochs}")
         self.max_epochs = max_epochs
+        self.min_epochs = min(min_epochs, max_epochs)
+        self.warn_below_auc = warn_below_auc
         self.patience = patience
         self.min_delta = min_delta
         self.lr = lr
@@ -76,6 +92,7 @@ class FMPretraining(Callback):
         self.transfer_epoch: int | None = None  # first phase-2 epoch, once phase 1 has ended
         self.transferred = False  # the FM has been copied into FNN's vectors
         self.best_auc: float | None = None
+        self.best_logloss: float | None = None
         self.best_epoch: int | None = None
         self.wait = 0
         self.best_state: dict[str, Tensor] | None = None  # the best FM so far (phase 1 only)
@@ -94,6 +111,7 @@ class FMPretraining(Callback):
             "transfer_epoch": self.transfer_epoch,
             "transferred": self.transferred,
             "best_auc": self.best_auc,
+            "best_logloss": self.best_logloss,
             "best_epoch": self.best_epoch,
             "wait": self.wait,
             "best_state": self.best_state if self.in_phase1 else None,
@@ -104,6 +122,7 @@ class FMPretraining(Callback):
         self.transfer_epoch = state_dict["transfer_epoch"]
         self.transferred = state_dict["transferred"]
         self.best_auc = state_dict["best_auc"]
+        self.best_logloss = state_dict.get("best_logloss")  # absent from checkpoints of lit-ctr 0.1
         self.best_epoch = state_dict["best_epoch"]
         self.wait = state_dict["wait"]
         self.best_state = state_dict["best_state"]
@@ -143,12 +162,17 @@ class FMPretraining(Callback):
             return
         value = trainer.callback_metrics.get(f"{FM_PREFIX}val/auc")
         if value is not None:
-            auc = float(value)
-            if math.isfinite(auc) and (self.best_auc is None or auc > self.best_auc + self.min_delta):
-                self.best_auc, self.best_epoch, self.wait = auc, trainer.current_epoch, 0
+            auc, logloss = float(value), _float_or_none(trainer.callback_metrics.get(f"{FM_PREFIX}val/logloss"))
+            better_auc = math.isfinite(auc) and (self.best_auc is None or auc > self.best_auc + self.min_delta)
+            better_logloss = logloss is not None and (
+                self.best_logloss is None or logloss < self.best_logloss - self.min_delta
+            )
+            if better_auc:
+                self.best_auc, self.best_epoch = auc, trainer.current_epoch
                 self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in pl_module.fm_state_dict().items()}
-            else:
-                self.wait += 1
+            if better_logloss:
+                self.best_logloss = logloss
+            self.wait = 0 if better_auc or better_logloss else self.wait + 1
         # Decided here, before ModelCheckpoint writes this epoch's last.ckpt (checkpoint
         # callbacks run last), so that a resume from it starts phase 2 on time.
         self._maybe_end_phase1(trainer, epoch_done=trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
@@ -160,9 +184,12 @@ class FMPretraining(Callback):
     def _maybe_end_phase1(self, trainer: Trainer, epoch_done: bool) -> None:
         fm_epochs = trainer.current_epoch + 1  # phase 1 always starts at epoch 0
         out_of_epochs = epoch_done and fm_epochs >= self.max_epochs
-        if out_of_epochs or self.wait >= self.patience:
+        out_of_patience = self.wait >= self.patience and fm_epochs >= self.min_epochs
+        if out_of_epochs or out_of_patience:
             self.transfer_epoch = trainer.current_epoch + 1
-            reason = f"no better fm/val/auc in {self.wait} validations" if self.wait >= self.patience else "max_epochs"
+            reason = (
+                "max_epochs" if out_of_epochs else f"no better fm/val/auc or fm/val/logloss in {self.wait} validations"
+            )
             rank_zero_info(f"FMPretraining: the FM phase ends after epoch {trainer.current_epoch} ({reason})")
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -211,6 +238,13 @@ class FMPretraining(Callback):
         rank_zero_info(
             f"FMPretraining: {best} copied into the FNN vectors; FNN phase starts at epoch {trainer.current_epoch}"
         )
+        if self.best_auc is not None:
+            log_metrics(trainer, {f"{FM_PREFIX}best_val_auc": self.best_auc})
+            if self.best_auc < self.warn_below_auc:
+                rank_zero_warn(
+                    f"FMPretraining: the FM handed to FNN is barely better than chance (fm/val/auc {self.best_auc:.4f}"
+                    f" < {self.warn_below_auc}); raise FMPretraining.min_epochs or lr, or drop the FM phase"
+                )
 
     def _hold(self, trainer: Trainer) -> None:
         """Keep phase-2 monitors from ranking (or missing) phase-1 validations."""
@@ -231,3 +265,11 @@ class FMPretraining(Callback):
         for callback, attribute, value in self._held:
             setattr(callback, attribute, value)
         self._held = []
+
+
+def _float_or_none(value: Any) -> float | None:
+    """A logged value as a finite float, or None."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -5,33 +5,41 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import LearningRateMonitor
 from torch.optim import Optimizer
 
-from lit_ctr.callbacks._common import log_metrics, should_log
 
-
-class LearningRateLogger(Callback):
-    """Logs every optimizer's learning rate as ``train/lr`` when Lightning logs ``train/loss``.
+class LearningRateLogger(LearningRateMonitor):
+    """Lightning's :class:`~lightning.pytorch.callbacks.LearningRateMonitor` at every logging
+    step, with the learning rates named as lit-ctr's other training curves.
 
     One optimizer with one parameter group logs ``train/lr``; several optimizers (sparse
     tables + the rest) log ``train/lr/<OptimizerClass>`` (``…/<OptimizerClass>-<i>`` when a
-    class repeats), and several parameter groups add ``/pg<j>``. Unlike Lightning's
-    ``LearningRateMonitor`` (``lr-Adam``), the names group with the other training curves,
-    and a run without a logger is no error.
+    class repeats), and several parameter groups add ``/pg<j>`` (Lightning's names are
+    ``lr-Adam``, ...). A run without a logger is no error here: nothing is logged.
 
     Args:
         prefix: the metric name's prefix.
     """
 
     def __init__(self, prefix: str = "train/lr") -> None:
+        super().__init__(logging_interval="step")
         self.prefix = prefix
 
-    def on_train_batch_end(
-        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        if should_log(trainer) and trainer.optimizers:
-            log_metrics(trainer, learning_rates(trainer.optimizers, self.prefix))
+    def on_train_start(self, trainer: Trainer, *args: Any, **kwargs: Any) -> None:
+        if trainer.loggers:  # LearningRateMonitor refuses a trainer without loggers
+            super().on_train_start(trainer, *args, **kwargs)
+
+    def on_train_batch_start(self, trainer: Trainer, *args: Any, **kwargs: Any) -> None:
+        if trainer.loggers:
+            super().on_train_batch_start(trainer, *args, **kwargs)
+
+    def _extract_stats(self, trainer: Trainer, interval: str) -> dict[str, float]:
+        # Lightning 2.6 builds LearningRateMonitor's names in private methods and has no
+        # public naming option; _extract_stats, which returns the {name: value} it logs, is
+        # the one place to give them lit-ctr's names.
+        return learning_rates(trainer.optimizers, self.prefix) if trainer.optimizers else {}
 
 
 def learning_rates(optimizers: list[Optimizer], prefix: str = "train/lr") -> dict[str, float]:

@@ -10,7 +10,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lit_ctr.callbacks._common import batch_size, log_metrics, should_log
 
 
-class ThroughputMonitor(Callback):
+class SamplesPerSecondMonitor(Callback):
     """Logs training samples per second, averaged over each logging interval.
 
     It counts the rows of every training batch (a shape, never a device value) and reads
@@ -20,7 +20,10 @@ class ThroughputMonitor(Callback):
     Time spent in validation is left out. With several processes the rate is this
     process's rate times the world size (every rank gets the same batch size).
 
-    Logged as ``train/samples_per_sec``, next to ``train/loss``.
+    Logged as ``train/samples_per_sec``, next to ``train/loss``. (Lightning's own
+    :class:`~lightning.pytorch.callbacks.ThroughputMonitor` measures batches, samples and
+    FLOPs per second under ``throughput/``; this one was called ``ThroughputMonitor`` up to
+    lit-ctr 0.1 and was renamed so that ``--trainer.callbacks+=ThroughputMonitor`` names Lightning's.)
 
     Args:
         name: the metric's name.

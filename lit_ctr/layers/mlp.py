@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from lit_ctr.errors import ConfigError
+from lit_ctr.layers.checks import check_probability, check_widths
+
 
 class MLP(nn.Sequential):
     """``[Linear → BatchNorm? → activation → Dropout?] × len(hidden)`` (→ Linear to 1).
@@ -32,7 +35,9 @@ class MLP(nn.Sequential):
         output_layer: bool = True,
     ) -> None:
         if activation not in self._ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(self._ACTIVATIONS)}, got {activation!r}")
+            raise ConfigError(f"model.activation: expected one of {sorted(self._ACTIVATIONS)}, got {activation!r}")
+        hidden = check_widths("hidden_units", hidden)
+        dropout = check_probability("dropout", dropout)
         layers: list[nn.Module] = []
         width = in_dim
         for units in hidden:

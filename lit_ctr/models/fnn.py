@@ -32,11 +32,12 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
-from torchmetrics import MeanMetric
-from torchmetrics.classification import BinaryAUROC
 
+from lit_ctr.checkpoint import read_checkpoint
+from lit_ctr.errors import CheckpointError
 from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear, FMInteraction
-from lit_ctr.models.base import CHECKPOINT_KEY, CTRModule
+from lit_ctr.models.base import CTRModule
+from lit_ctr.models.metrics import ctr_metrics
 
 log = logging.getLogger("lit_ctr")
 
@@ -94,8 +95,7 @@ class FNN(CTRModule):
         self.interaction = FMInteraction()
         self.pretraining = False  # set by FMPretraining; never saved (the callback's state is)
         self.pretraining_embedding_l2: float | None = None
-        self.fm_val_auc = BinaryAUROC()
-        self.fm_val_logloss = MeanMetric()
+        self.fm_val_metrics = ctr_metrics("fm/val/")
 
     # ----------------------------------------------------------------- the two heads
     def dense_vectors(self, ids: Tensor, numeric: Tensor) -> Tensor:
@@ -145,27 +145,37 @@ class FNN(CTRModule):
             layer.load_state_dict(part)
 
     def load_fm_checkpoint(self, path: str | Path) -> None:
-        """Initialise ``z`` from a trained ``FM`` checkpoint file."""
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        hparams = checkpoint.get("hyper_parameters", {})
+        """Initialise ``z`` from a trained ``FM`` checkpoint file.
+
+        Raises:
+            CheckpointError: the file is unreadable, or its FM was trained with other sizes
+                or another vocabulary than this model's data.
+        """
+        checkpoint = read_checkpoint(path)
+        hparams = checkpoint.hyper_parameters
         for key in ("field_dims", "num_numeric", "embed_dim"):
             if key in hparams and hparams[key] != self.hparams[key]:
-                raise ValueError(f"fm_checkpoint {path}: {key} is {hparams[key]}, this FNN has {self.hparams[key]}")
+                raise CheckpointError(
+                    f"fm_checkpoint: {key} is {hparams[key]}, this FNN has {self.hparams[key]}", file=str(path)
+                )
         mine = self._preprocessing_now()
-        theirs = checkpoint.get(CHECKPOINT_KEY)
+        theirs = checkpoint.preprocessing
         if mine and theirs and mine.get("vocabulary") != theirs.get("vocabulary"):
-            raise ValueError(f"fm_checkpoint {path}: its vocabulary differs from this data's; ids would not match")
-        self.load_fm_state_dict(checkpoint["state_dict"])
+            raise CheckpointError(
+                "fm_checkpoint: its vocabulary differs from this data's; ids would not match", file=str(path)
+            )
+        self.load_fm_state_dict(checkpoint.raw["state_dict"])
         log.info("lit-ctr: FNN vectors initialised from the FM in %s", path)
 
     def _preprocessing_now(self) -> dict[str, Any] | None:
+        """The preprocessing of the data being fitted (the data module's Lightning state)."""
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-        if datamodule is not None and hasattr(datamodule, "preprocessing_state"):
-            return datamodule.preprocessing_state()
+        state = datamodule.state_dict() if datamodule is not None else None
+        if isinstance(state, dict) and isinstance(state.get("preprocessing"), dict):
+            return state["preprocessing"]
         return self.preprocessing
 
     def on_fit_start(self) -> None:
-        super().on_fit_start()
         # After any checkpoint restore: a resumed run keeps its own (fine-tuned) vectors.
         if self.fm_checkpoint and self.trainer.ckpt_path is None:
             self.load_fm_checkpoint(self.fm_checkpoint)
@@ -189,9 +199,5 @@ class FNN(CTRModule):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         if not self.pretraining:
             return super().validation_step(batch, batch_idx)
-        logits = self.fm_forward(batch["ids"], batch["numeric"]).float()
-        labels = batch["label"]
-        self.fm_val_auc.update(torch.sigmoid(logits), labels.int())
-        self.fm_val_logloss.update(F.binary_cross_entropy_with_logits(logits, labels, reduction="none"))
-        self.log("fm/val/auc", self.fm_val_auc, prog_bar=True)
-        self.log("fm/val/logloss", self.fm_val_logloss, prog_bar=True)
+        self.fm_val_metrics.update(self.fm_forward(batch["ids"], batch["numeric"]).float(), batch["label"])
+        self.log_dict(self.fm_val_metrics, prog_bar=True)

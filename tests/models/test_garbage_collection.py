@@ -1,4 +1,4 @@
-"""Objects are frozen out of garbage collection during fit, and unfrozen after it."""
+"""With FreezeGarbageCollection, objects are frozen out of garbage collection during fit, and unfrozen after it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import lightning as L
 import pytest
 import torch
 
+from lit_ctr.callbacks import garbage_collection as collection
 from lit_ctr.data import SyntheticCTRDataModule
 from lit_ctr.models import FM
-from lit_ctr.models import garbage_collection as collection
 
 
 @pytest.fixture(autouse=True)
@@ -66,8 +66,15 @@ def test_objects_are_frozen_during_training_steps_and_not_after_fit(tmp_path):
     probe = FrozenDuringTraining()
     trainer = L.Trainer(
         max_steps=3, limit_val_batches=0, num_sanity_val_steps=0, accelerator="cpu", logger=False,
-        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False, callbacks=[probe],
+        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False, callbacks=[collection.FreezeGarbageCollection(), probe],
     )  # fmt: skip
     trainer.fit(model, dm)
     assert probe.counts and all(count > 0 for count in probe.counts)
     assert gc.get_freeze_count() == 0
+
+
+def test_the_cli_adds_the_freeze_to_every_run():
+    from lit_ctr.cli import build_cli
+
+    cli = build_cli(["--model", "FM", "--data", "SyntheticCTRDataModule", "--trainer.logger", "false"], run=False)
+    assert any(isinstance(c, collection.FreezeGarbageCollection) for c in cli.trainer.callbacks)

@@ -9,6 +9,7 @@ import lightning as L
 import pytest
 import torch
 
+from lit_ctr.errors import ConfigError
 from lit_ctr.models import FM
 
 
@@ -59,5 +60,8 @@ def test_a_plateau_schedule_lowers_the_rate_when_val_auc_stops_rising(sparse):
 
 def test_a_plateau_schedule_on_val_auc_must_maximize():
     model = FM([5, 5], 0, lr_scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau, mode="min"))
-    with pytest.raises(ValueError, match="ReduceLROnPlateau watches 'val/auc', where higher is better: set mode: max"):
+    with pytest.raises(
+        ConfigError,
+        match="model.lr_scheduler: ReduceLROnPlateau watches 'val/auc', where higher is better: set mode: max",
+    ):
         model.configure_optimizers()

@@ -7,7 +7,7 @@ from functools import partial
 import torch
 
 from lit_ctr.models import DeepFM
-from lit_ctr.models.optimizers import prefer_fused
+from lit_ctr.models._speed import prefer_fused
 
 
 def deepfm(**training) -> DeepFM:

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 
 from lit_ctr.models import FM
+from lit_ctr.models.sparse import split_table_parameters
 
 
 def fit_one_step(model: FM, ids: torch.Tensor) -> None:
@@ -34,3 +35,24 @@ def test_sparse_step_changes_only_the_rows_in_the_batch():
     fit_one_step(model, torch.tensor([[0, 6], [1, 6]]))
     changed = (model.embedding.table.weight.detach() != before).any(dim=1).nonzero().flatten().tolist()
     assert changed == [0, 1, 6]
+
+
+def test_configure_optimizers_leaves_the_tables_as_they_are():
+    model = FM([5, 5], 0, embed_dim=3, sparse=True)
+    model.configure_optimizers()
+    assert not model.embedding.table.sparse and not model.linear.table.sparse
+
+
+def test_configure_model_makes_the_tables_sparse_when_asked():
+    sparse, dense = FM([5, 5], 0, embed_dim=3, sparse=True), FM([5, 5], 0, embed_dim=3)
+    sparse.configure_model()
+    dense.configure_model()
+    assert sparse.embedding.table.sparse and sparse.linear.table.sparse
+    assert not dense.embedding.table.sparse
+
+
+def test_split_table_parameters_separates_the_tables_from_the_rest():
+    model = FM([5, 5], 1, embed_dim=3)
+    tables, rest = split_table_parameters(model)
+    assert {id(p) for p in tables} == {id(model.embedding.table.weight), id(model.linear.table.weight)}
+    assert len(tables) + len(rest) == len(list(model.parameters()))

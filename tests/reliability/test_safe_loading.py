@@ -10,6 +10,8 @@ import torch
 from conftest import run_dir
 from lit_ctr.cli import main
 
+from lit_ctr.checkpoint import find_preprocessing
+
 PRIMITIVES = (type(None), bool, int, float, str)
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,10 +47,10 @@ def test_checkpoint_hyperparameters_are_primitives(best_checkpoint):
 
 
 def test_checkpoint_vocabulary_is_plain_lists_of_strings(best_checkpoint):
-    state = best_checkpoint["lit_ctr"]
+    state = find_preprocessing(best_checkpoint)
     fields = state["vocabulary"]["fields"]
     assert fields and all(type(f["values"]) is list and all(type(v) is str for v in f["values"]) for f in fields)
-    assert type(state["schema"]) is dict and type(state["model_class"]) is str
+    assert type(state["schema"]) is dict and type(best_checkpoint["lit_ctr"]["model_class"]) is str
 
 
 def test_yaml_config_cannot_run_python(tmp_path, capsys):

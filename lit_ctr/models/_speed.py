@@ -1,13 +1,26 @@
-"""Optimizer choices shared by every model."""
+"""Two measured speed-ups of a training step, kept apart from what the models compute.
+
+* :class:`HookNameShortcut`: Lightning sets ``module._current_fx_name`` around every hook
+  call, about 40 times a training step; ``nn.Module.__setattr__`` checks each string for
+  being a parameter, module or buffer: a sixth of what the Trainer adds to a step
+  (``bench/throughput/trainer_overhead.py --hook-overhead``). The shortcut stores that one
+  attribute directly.
+* :func:`prefer_fused`: torch's default Adam on CPU makes one Python-level pass per tensor
+  and per operation; over a ``[1.4M, 10]`` embedding table that costs ~12x the fused
+  kernel's single pass (``bench/throughput/adam_step.py``: 48 ms against 4 ms a step), a
+  large share of a DeepFM step. The update is the same Adam.
+"""
 
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import torch
+from torch import nn
 from torch.optim import Optimizer
 
-try:  # private, but the list torch itself checks ``fused=True`` against
+try:  # private, but the list torch itself checks ``fused=True`` against (torch 2.4-2.13)
     from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 except ImportError:  # pragma: no cover - older torch
 
@@ -18,17 +31,21 @@ except ImportError:  # pragma: no cover - older torch
 _FUSABLE = (torch.optim.Adam, torch.optim.AdamW)
 
 
+class HookNameShortcut(nn.Module):
+    """Stores Lightning's running-hook name without ``nn.Module.__setattr__``'s checks."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+
 def prefer_fused(optimizer: Optimizer) -> Optimizer:
     """``optimizer`` rebuilt with ``fused=True`` when it is Adam or AdamW left to choose its
     kernel (``foreach`` and ``fused`` both unset) and every parameter can take the fused
-    kernel; otherwise ``optimizer`` itself.
-
-    Why: torch's default on CPU is one Python-level pass per tensor and per operation, which
-    over a [1.4M, 10] embedding table costs ~12x the fused kernel's single pass
-    (bench/throughput/adam_step.py: 48 ms against 4 ms a step), a large share of a DeepFM
-    step. The update is the same
-    Adam; set ``fused: false`` (or ``foreach``) in the optimizer's ``init_args`` to opt out.
-    """
+    kernel; otherwise ``optimizer`` itself. ``fused: false`` (or ``foreach``) in the
+    optimizer's ``init_args`` opts out."""
     if type(optimizer) not in _FUSABLE or optimizer.state:
         return optimizer
     defaults = optimizer.defaults
