@@ -37,6 +37,9 @@ from lit_ctr.callbacks.finite_guard import NonFiniteLossError, NonFiniteWeightsE
 from lit_ctr.data import CTRDataModule, DataError
 from lit_ctr.data.inference import complete_data_config
 from lit_ctr.models import CTRModule
+from lit_ctr.models.fm_phase import FMPretraining, fm_phase_before_fit
+
+FM_PRETRAINING_HELP = "FNN only: train an FM on the same data first and start FNN from its vectors (null: no FM phase)"
 
 
 class LitCtrCLI(LightningCLI):
@@ -75,6 +78,21 @@ class LitCtrCLI(LightningCLI):
         parser.add_lightning_class_args(EvaluationPlots, "plots")
         # No full garbage collection in the middle of training steps (its docstring has the numbers).
         parser.add_lightning_class_args(FreezeGarbageCollection, "gc_freeze")
+        # FNN's FM phase: an FM fit on the same data before FNN's (lit_ctr.models.fm_phase, docs/fnn.md).
+        parser.add_argument("--fm_pretraining", type=FMPretraining | None, default=None, help=FM_PRETRAINING_HELP)
+
+    def before_fit(self) -> None:
+        """With an FNN and ``fm_pretraining``, fit its FM first; FNN starts from the FM's best checkpoint."""
+        config = self.config_init[self.subcommand]
+        trainer_args = dict(vars(config["trainer"]))
+        config["ckpt_path"] = fm_phase_before_fit(
+            self.model,
+            self.datamodule,
+            self.trainer,
+            config.get("fm_pretraining"),
+            trainer_args,
+            config.get("ckpt_path"),
+        )
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

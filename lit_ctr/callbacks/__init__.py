@@ -4,7 +4,6 @@ from lit_ctr.callbacks.checkpointing import AtomicCheckpointIO, BestAndLastCheck
 from lit_ctr.callbacks.early_stopping import NaNSkippingEarlyStopping
 from lit_ctr.callbacks.evaluation_plots import EvaluationPlots
 from lit_ctr.callbacks.finite_guard import FiniteLossGuard, NonFiniteLossError, NonFiniteWeightsError
-from lit_ctr.callbacks.fm_pretraining import FMPretraining
 from lit_ctr.callbacks.garbage_collection import FreezeGarbageCollection
 from lit_ctr.callbacks.learning_rate import LearningRateLogger
 from lit_ctr.callbacks.prediction_writer import PredictionWriter
@@ -17,7 +16,6 @@ __all__ = [
     "BestAndLastCheckpoint",
     "EvaluationPlots",
     "FiniteLossGuard",
-    "FMPretraining",
     "FreezeGarbageCollection",
     "LearningRateLogger",
     "LoggedSaveConfigCallback",

@@ -91,6 +91,10 @@ class BestAndLastCheckpoint(ModelCheckpoint):
     epoch's value is NaN, no ``best.ckpt`` exists.
     """
 
+    # _should_save_on_train_epoch_end, _should_skip_saving_checkpoint, _every_n_epochs,
+    # _last_global_step_saved, _save_last_checkpoint and _monitor_candidates are
+    # ModelCheckpoint's own (Lightning 2.6): it has no public hook to skip ranking one
+    # epoch or to write last.ckpt alone, so this subclass uses them.
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         due = self._last_due(trainer, at_train_epoch_end=True)
         if not (self._should_save_on_train_epoch_end(trainer) and self._undefined(trainer)):

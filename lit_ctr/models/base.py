@@ -44,6 +44,8 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
             (``mode: max``) watches ``val/auc``, or its own ``monitor``.
     """
 
+    metric_prefix = ""  # of every metric name: "" logs train/loss, val/auc, ...
+
     def __init__(
         self,
         field_dims: list[int],
@@ -69,8 +71,8 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self.sparse = sparse
         self.automatic_optimization = not sparse  # two optimizers: manual optimization
         self._schedules: list[dict[str, Any]] = []
-        self.val_metrics = ctr_metrics("val/")
-        self.test_metrics = ctr_metrics("test/")
+        self.val_metrics = ctr_metrics(f"{self.metric_prefix}val/")
+        self.test_metrics = ctr_metrics(f"{self.metric_prefix}test/")
         self.preprocessing: dict[str, Any] | None = None  # set by lit_ctr.scoring.load_model
         self._loss_windows = LossWindows()
 
@@ -93,7 +95,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         logits = self(batch["ids"], batch["numeric"]).float()
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
-        self.log_training_loss("train/loss", loss, rows=len(logits))
+        self.log_training_loss(f"{self.metric_prefix}train/loss", loss, rows=len(logits))
         objective = loss + self.regularization(batch["ids"])
         if not self.automatic_optimization:
             self.step_sparse_and_dense(objective)

@@ -8,16 +8,12 @@ and ``x_j · v_j`` for a numeric field). The network reads ``z = (w_0, z_1, …,
 
 FNN keeps ``w`` and ``v`` in the same two layers an :class:`~lit_ctr.models.FM` has
 (``linear``: :class:`FeaturesLinear`, ``embedding``: :class:`FeatureEmbedding`), so the
-transfer from a trained FM is a ``load_state_dict`` between equal layouts, bit for bit.
-Two ways to get there:
+transfer from a trained FM is a ``load_state_dict`` between equal layouts, bit for bit:
+``fm_checkpoint`` names a trained FM checkpoint, copied in when fitting starts. ``lit-ctr
+fit`` with an ``fm_pretraining:`` block trains that FM first, on the same data
+(:mod:`lit_ctr.models.fm_phase`), and passes its best checkpoint here.
 
-* ``fm_checkpoint``: a trained FM checkpoint (``lit-ctr fit`` with ``FM``) is copied in
-  when fitting starts;
-* :class:`~lit_ctr.callbacks.FMPretraining`: one ``fit`` that first trains these same two
-  layers as an FM (phase 1, metrics under ``fm/``), restores the FM with the best
-  validation AUC, then trains the MLP on top while fine-tuning them (phase 2).
-
-Without either, FNN is an MLP over randomly initialised vectors (the baseline the paper
+Without it, FNN is an MLP over randomly initialised vectors (the baseline the paper
 compares against).
 """
 
@@ -29,15 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
 from lit_ctr.checkpoint import read_checkpoint
 from lit_ctr.errors import CheckpointError
-from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear, FMInteraction
+from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear
 from lit_ctr.models.base import CTRModule
-from lit_ctr.models.metrics import ctr_metrics
 
 log = logging.getLogger("lit_ctr")
 
@@ -63,9 +57,8 @@ class FNN(CTRModule):
         embedding_l2: L2 weight on the vectors and weights a batch looks up.
         net_l2: L2 weight on the MLP's Linear weights.
         fm_checkpoint: a trained ``FM`` checkpoint (same data, same ``embed_dim``) whose
-            first-order weights and latent vectors initialise ``z`` when fitting starts,
-            instead of an FM pre-training phase. Ignored when resuming from a checkpoint
-            and by ``load_from_checkpoint``.
+            first-order weights and latent vectors initialise ``z`` when fitting starts.
+            Ignored when resuming from a checkpoint and by ``load_from_checkpoint``.
         optimizer: builds the optimizer (default Adam).
     """
 
@@ -91,13 +84,7 @@ class FNN(CTRModule):
         self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
         num_fields = len(self.field_dims) + self.num_numeric
         self.mlp = MLP(1 + num_fields * (1 + embed_dim), list(hidden_units), dropout, batch_norm, activation)
-        # Phase 1 of FMPretraining: the same two layers trained as an FM (parameter-free head).
-        self.interaction = FMInteraction()
-        self.pretraining = False  # set by FMPretraining; never saved (the callback's state is)
-        self.pretraining_embedding_l2: float | None = None
-        self.fm_val_metrics = ctr_metrics("fm/val/")
 
-    # ----------------------------------------------------------------- the two heads
     def dense_vectors(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``z = (w_0, z_1, …, z_n)`` flattened: ``[batch, 1 + fields·(1 + k)]``."""
         weights = self.linear.table(ids)  # [B, F_cat, 1]
@@ -111,10 +98,6 @@ class FNN(CTRModule):
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """FNN logits ``[batch]``."""
         return self.mlp(self.dense_vectors(ids, numeric))
-
-    def fm_forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
-        """Logits ``[batch]`` of the FM the vectors form (phase 1 of pre-training)."""
-        return self.linear(ids, numeric) + self.interaction(self.embedding(ids, numeric))
 
     # ----------------------------------------------------------------- FM weights
     def fm_state_dict(self) -> dict[str, Tensor]:
@@ -179,25 +162,3 @@ class FNN(CTRModule):
         # After any checkpoint restore: a resumed run keeps its own (fine-tuned) vectors.
         if self.fm_checkpoint and self.trainer.ckpt_path is None:
             self.load_fm_checkpoint(self.fm_checkpoint)
-
-    # ----------------------------------------------------------------- phase 1 steps
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        if not self.pretraining:
-            return super().training_step(batch, batch_idx)
-        ids = batch["ids"]
-        logits = self.fm_forward(ids, batch["numeric"]).float()
-        loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
-        self.log_training_loss("fm/train/loss", loss, rows=len(logits))
-        l2 = self.embedding_l2 if self.pretraining_embedding_l2 is None else self.pretraining_embedding_l2
-        penalty = l2 * (self.linear.squared_norm(ids) + self.embedding.squared_norm(ids)) if l2 else 0.0
-        # The MLP is idle in phase 1; a zero-weighted touch of each of its parameters keeps
-        # every parameter in the graph, so DDP's reducer (find_unused_parameters=False)
-        # gets a gradient for all of them. The gradients are exactly zero: no update.
-        idle = sum(p.reshape(-1)[0] for p in self.mlp.parameters())
-        return loss + penalty + 0.0 * idle
-
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        if not self.pretraining:
-            return super().validation_step(batch, batch_idx)
-        self.fm_val_metrics.update(self.fm_forward(batch["ids"], batch["numeric"]).float(), batch["label"])
-        self.log_dict(self.fm_val_metrics, prog_bar=True)

@@ -23,7 +23,9 @@ class BinaryAUC(BinaryAUROC):
         super().__init__(thresholds=None)
 
     def compute(self) -> Tensor:  # type: ignore[override]  # BinaryAUROC's own compute returns a Tensor too
-        target = dim_zero_cat(self.target) if self.target else torch.zeros(0)
+        # A list of batches in one process; one tensor once synced across processes (DDP).
+        state: Tensor | list[Tensor] = self.target
+        target = (dim_zero_cat(state) if state else torch.zeros(0)) if isinstance(state, list) else state
         if target.numel() == 0 or bool(target.min() == target.max()):
             return torch.tensor(float("nan"))
         return super().compute()

@@ -1,12 +1,13 @@
-"""FNN with FM pre-training (``FMPretraining``): two phases in one fit, the exact
-transfer, metric names, checkpoints, resume, ``fm_checkpoint`` and DDP."""
+"""FNN with its FM phase: ``lit-ctr fit`` runs an FM fit on the same data (metrics under
+``fm/``), then the FNN fit from the FM's best checkpoint. The exact transfer, metric names,
+checkpoints, resuming either phase, ``fm_checkpoint``, the FM phase's own stopping rule,
+the method's claim, and DDP."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import warnings
 from functools import partial
 from pathlib import Path
 
@@ -14,17 +15,17 @@ import lightning as L
 import polars as pl
 import pytest
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lit_ctr.cli import build_cli, main
+import yaml
+from lit_ctr.cli import main
 
-from lit_ctr.callbacks import FMPretraining
 from lit_ctr.data import SyntheticCTRDataModule
+from lit_ctr.errors import CheckpointError, ConfigError
 from lit_ctr.models import FM, FNN
+from lit_ctr.models.fm_phase import FMPretraining, fit_fm_phase
 from lit_ctr.scoring import score
 
 SMALL_FNN = {"embed_dim": 4, "hidden_units": [16]}
-# Phase 1: 2 FM epochs at most; the whole fit: 4 epochs, so phase 2 gets epochs 2 and 3.
-PRETRAINING = {"class_path": "lit_ctr.callbacks.FMPretraining", "init_args": {"max_epochs": 2, "lr": 0.02}}
+FM_PHASE = {"max_epochs": 2, "min_epochs": 2, "lr": 0.02}
 
 
 @pytest.fixture(autouse=True)
@@ -42,17 +43,104 @@ def run_dir(config: Path, version: int = 0) -> Path:
 
 
 def epochs_with(metrics: pl.DataFrame, column: str) -> list[int]:
-    return sorted(metrics.drop_nulls(column)["epoch"].unique().to_list())
+    return sorted(metrics.drop_nulls(column)["epoch"].unique().to_list()) if column in metrics.columns else []
+
+
+def with_fm_phase(config: Path, **settings: object) -> Path:
+    """Add an ``fm_pretraining:`` block to a config file."""
+    content = yaml.safe_load(config.read_text())
+    content["fm_pretraining"] = {**FM_PHASE, **settings}
+    config.write_text(yaml.safe_dump(content))
+    return config
+
+
+def fm_vectors(path: Path) -> dict[str, torch.Tensor]:
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    return {k: v for k, v in state.items() if k.split(".")[0] in ("linear", "embedding")}
+
+
+FROZEN_FNN = {**SMALL_FNN, "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.0}}}
 
 
 @pytest.fixture
 def pretrained_fit(write_config) -> Path:
-    """``lit-ctr fit`` of a small FNN with FM pre-training; returns the config."""
-    config = write_config("FNN", SMALL_FNN, max_epochs=4, callbacks=[PRETRAINING])
+    """``lit-ctr fit`` of a small FNN with an FM phase of 2 epochs, then 2 FNN epochs."""
+    config = with_fm_phase(write_config("FNN", SMALL_FNN, max_epochs=2))
     main(["fit", "--config", str(config)])
     return config
 
 
+def test_fnn_starts_from_the_fm_phases_best_checkpoint_exactly(write_config):
+    config = with_fm_phase(write_config("FNN", FROZEN_FNN, max_epochs=1))  # lr 0: FNN leaves the vectors alone
+    main(["fit", "--config", str(config)])
+    fm_best = fm_vectors(run_dir(config) / "checkpoints" / "fm" / "best.ckpt")
+    fnn_last = fm_vectors(run_dir(config) / "checkpoints" / "last.ckpt")
+    assert fnn_last.keys() == fm_best.keys() and fm_best
+    for key in fm_best:  # w (linear.*: table, numeric weights, bias) and v (embedding.*)
+        assert torch.equal(fnn_last[key], fm_best[key]), key
+
+
+def test_fm_phase_metrics_are_logged_under_fm_and_fnn_metrics_under_val(pretrained_fit):
+    metrics = pl.read_csv(run_dir(pretrained_fit) / "metrics.csv")
+    assert epochs_with(metrics, "fm/val/auc") == epochs_with(metrics, "fm/val/logloss") == [0, 1]
+    assert epochs_with(metrics, "fm/train/loss")
+    assert metrics.drop_nulls("fm/best_val_auc").height == 1
+    assert epochs_with(metrics, "val/auc") == epochs_with(metrics, "val/logloss") == [0, 1]
+    assert epochs_with(metrics, "train/loss")
+
+
+def test_best_checkpoint_is_the_fnns_and_scores_rows_alone(pretrained_fit, synthetic_files):
+    best = run_dir(pretrained_fit) / "checkpoints" / "best.ckpt"
+    assert torch.load(best, map_location="cpu", weights_only=True)["lit_ctr"]["model_class"] == "FNN"
+    model = FNN.load_from_checkpoint(best, weights_only=True)  # no data, no FM phase
+    assert type(model) is FNN
+    probabilities = score(best, synthetic_files["test"])
+    assert probabilities.shape[0] > 0 and ((probabilities > 0) & (probabilities < 1)).all()
+
+
+def test_resuming_from_an_fnn_checkpoint_does_not_redo_the_fm_phase(pretrained_fit):
+    last = run_dir(pretrained_fit) / "checkpoints" / "last.ckpt"
+    main(["fit", "--config", str(pretrained_fit), "--ckpt_path", str(last), "--trainer.max_epochs=3",
+          "--trainer.logger.init_args.version=1"])  # fmt: skip
+    metrics = pl.read_csv(run_dir(pretrained_fit, version=1) / "metrics.csv")
+    assert not [c for c in metrics.columns if c.startswith("fm/")]
+    assert epochs_with(metrics, "val/auc") == [2]  # it went on from the FNN checkpoint's epoch
+
+
+def test_an_fm_phase_checkpoint_resumes_the_fm_phase_then_fits_fnn(write_config):
+    config = with_fm_phase(write_config("FNN", SMALL_FNN, max_epochs=1), max_epochs=1, min_epochs=1)
+    main(["fit", "--config", str(config), "--trainer.max_epochs=0"])  # only the FM phase's epoch 0 ran
+    fm_last = run_dir(config) / "checkpoints" / "fm" / "last.ckpt"
+    main(["fit", "--config", str(config), f"--fm_pretraining.ckpt_path={fm_last}", "--fm_pretraining.max_epochs=2",
+          "--trainer.logger.init_args.version=1"])  # fmt: skip
+    metrics = pl.read_csv(run_dir(config, version=1) / "metrics.csv")
+    assert epochs_with(metrics, "fm/val/auc") == [1]  # epoch 0 was not trained again
+    assert epochs_with(metrics, "val/auc") == [0]  # then FNN, from its start
+
+
+def test_fm_checkpoint_means_no_fm_phase(write_config):
+    fm_config = write_config("FM", {"embed_dim": 4}, max_epochs=1)
+    main(["fit", "--config", str(fm_config)])
+    fm_best = run_dir(fm_config) / "checkpoints" / "best.ckpt"
+
+    config = with_fm_phase(write_config("FNN", {**FROZEN_FNN, "fm_checkpoint": str(fm_best)}, max_epochs=1))
+    main(["fit", "--config", str(config), "--trainer.logger.init_args.version=1"])
+    metrics = pl.read_csv(run_dir(config, version=1) / "metrics.csv")
+    assert not [c for c in metrics.columns if c.startswith("fm/")]
+    fnn_last = fm_vectors(run_dir(config, version=1) / "checkpoints" / "last.ckpt")
+    for key, value in fm_vectors(fm_best).items():
+        assert torch.equal(fnn_last[key], value), key
+
+
+def test_an_fm_checkpoint_of_another_shape_is_an_error_naming_the_difference(tmp_path):
+    path = tmp_path / "fm.ckpt"
+    fm = FM([5, 7], 1, embed_dim=3)
+    torch.save({"state_dict": fm.state_dict(), "hyper_parameters": dict(fm.hparams)}, path)
+    with pytest.raises(CheckpointError, match="embed_dim is 3, this FNN has 4"):
+        FNN([5, 7], 1, **SMALL_FNN).load_fm_checkpoint(path)
+
+
+# ----------------------------------------------------------------- the FM phase's own rule
 def tiny_data(root: Path, **kwargs) -> SyntheticCTRDataModule:
     return SyntheticCTRDataModule(
         **{"rows": 4_000, "numeric_fields": 1, "categorical_fields": 4, "max_cardinality": 20, "seed": 1, **kwargs},
@@ -60,170 +148,61 @@ def tiny_data(root: Path, **kwargs) -> SyntheticCTRDataModule:
     )  # fmt: skip
 
 
-def quiet_trainer(max_epochs: int, callbacks: list, **kwargs) -> L.Trainer:
+def quiet_trainer(max_epochs: int, callbacks: list, root: Path, **kwargs) -> L.Trainer:
     return L.Trainer(
         max_epochs=max_epochs, callbacks=callbacks, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, **kwargs,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=root,
+        **kwargs,
     )  # fmt: skip
 
 
-class TransferProbe(L.Callback):
-    """Records the FM vectors at every phase-1 validation and FNN's right after the transfer.
+QUIET = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False, "num_sanity_val_steps": 0}
 
-    Placed after ``FMPretraining`` in the callback list, so its hooks see the callback's work.
-    """
 
+class FMEpochs(L.Callback):
     def __init__(self) -> None:
-        self.fm_states: dict[int, tuple[float, dict[str, torch.Tensor]]] = {}
-        self.after_transfer: dict[str, torch.Tensor] | None = None
+        self.epochs: list[int] = []
 
     def on_validation_end(self, trainer, pl_module) -> None:
-        if pl_module.pretraining:
-            auc = float(trainer.callback_metrics["fm/val/auc"])
-            self.fm_states[trainer.current_epoch] = (auc, {k: v.clone() for k, v in pl_module.fm_state_dict().items()})
-
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
-        if not pl_module.pretraining and self.after_transfer is None:
-            self.after_transfer = {k: v.clone() for k, v in pl_module.fm_state_dict().items()}
+        if not trainer.sanity_checking:
+            self.epochs.append(trainer.current_epoch)
 
 
-def test_right_after_the_transfer_the_fnn_vectors_equal_the_best_fms_exactly(tmp_path):
+def test_early_stopping_cannot_end_the_fm_phase_before_min_epochs(tmp_path, monkeypatch):
     data = tiny_data(tmp_path)
-    L.seed_everything(0)
-    model = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
-    probe = TransferProbe()
-    quiet_trainer(4, [FMPretraining(max_epochs=3, patience=3, lr=0.05), probe]).fit(model, data)
+    fnn = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
+    fm_trainers: list[L.Trainer] = []
+    original = L.Trainer.fit
 
-    assert sorted(probe.fm_states) == [0, 1, 2]
-    best_epoch = max(probe.fm_states, key=lambda e: probe.fm_states[e][0])
-    best = probe.fm_states[best_epoch][1]
-    assert probe.after_transfer is not None and probe.after_transfer.keys() == best.keys()
-    for key in best:  # w (linear.*: table, numeric weights, bias) and v (embedding.*)
-        assert torch.equal(probe.after_transfer[key], best[key]), key
+    def record(self, *args, **kwargs):
+        fm_trainers.append(self)
+        return original(self, *args, **kwargs)
 
-
-def test_fm_phase_metrics_are_logged_under_fm_and_fnn_phase_metrics_under_val(pretrained_fit):
-    metrics = pl.read_csv(run_dir(pretrained_fit) / "metrics.csv")
-    assert epochs_with(metrics, "fm/val/auc") == epochs_with(metrics, "fm/val/logloss") == [0, 1]
-    assert epochs_with(metrics, "fm/train/loss")  # logged every step (log_every_n_steps=1)
-    assert set(epochs_with(metrics, "fm/train/loss")) <= {0, 1}
-    assert epochs_with(metrics, "val/auc") == epochs_with(metrics, "val/logloss") == [2, 3]
-    assert set(epochs_with(metrics, "train/loss")) <= {2, 3}
+    monkeypatch.setattr(L.Trainer, "fit", record)
+    settings = FMPretraining(max_epochs=10, min_epochs=3, patience=1, lr=0.0, warn_below_auc=0.0)  # lr 0: flat
+    fit_fm_phase(fnn, data, quiet_trainer(1, [], tmp_path), settings, QUIET)
+    assert fm_trainers[0].current_epoch == 3  # 3 epochs ran, though patience 1 had run out after the second
 
 
-def test_best_checkpoint_is_from_the_fnn_phase_and_scores_rows_alone(pretrained_fit, synthetic_files):
-    best = run_dir(pretrained_fit) / "checkpoints" / "best.ckpt"
-    checkpoint = torch.load(best, map_location="cpu", weights_only=True)
-    assert checkpoint["epoch"] >= 2  # a phase-2 epoch
-    model = FNN.load_from_checkpoint(best, weights_only=True)  # no callback, no data
-    assert type(model) is FNN and not model.pretraining
-    probabilities = score(best, synthetic_files["test"])
-    assert probabilities.shape[0] > 0 and ((probabilities > 0) & (probabilities < 1)).all()
-
-
-class VectorsAtTrainStart(L.Callback):
-    """Records FNN's vectors when training starts (after any checkpoint restore)."""
-
-    def __init__(self) -> None:
-        self.vectors: dict[str, torch.Tensor] = {}
-
-    def on_train_start(self, trainer, pl_module) -> None:
-        self.vectors = {k: v.clone() for k, v in pl_module.fm_state_dict().items()}
-
-
-def fit_with(config: Path, probe: L.Callback, *args: str, ckpt_path: Path | None = None) -> None:
-    cli = build_cli(["--config", str(config), *args], run=False)
-    cli.trainer.callbacks.append(probe)
-    cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=ckpt_path)
-
-
-def test_resuming_from_an_fnn_phase_checkpoint_does_not_redo_the_fm_phase(pretrained_fit):
-    last = run_dir(pretrained_fit) / "checkpoints" / "last.ckpt"
-    saved = torch.load(last, map_location="cpu", weights_only=True)
-    probe = VectorsAtTrainStart()
-    fit_with(pretrained_fit, probe, "--trainer.max_epochs=5", "--trainer.logger.init_args.version=1", ckpt_path=last)
-
-    metrics = pl.read_csv(run_dir(pretrained_fit, version=1) / "metrics.csv")
-    assert not [c for c in metrics.columns if c.startswith("fm/")]
-    assert epochs_with(metrics, "val/auc") == [4]
-    # It went on from the checkpoint's fine-tuned vectors; no FM was copied over them.
-    for key, value in probe.vectors.items():
-        assert torch.equal(value, saved["state_dict"][key]), key
-
-
-def test_a_checkpoint_from_the_end_of_the_fm_phase_resumes_with_the_transfer(tmp_path):
+def test_a_chance_level_fm_is_warned_about_in_one_line(tmp_path):
     data = tiny_data(tmp_path)
-    checkpoints = tmp_path / "checkpoints"
-
-    def fit(max_epochs: int, probe: L.Callback, ckpt_path: Path | None = None) -> None:
-        L.seed_everything(0)
-        model = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
-        saver = ModelCheckpoint(dirpath=checkpoints, monitor="val/auc", mode="max", save_last=True)
-        callbacks = [FMPretraining(max_epochs=2, patience=2, lr=0.05), probe, saver]
-        trainer = L.Trainer(
-            max_epochs=max_epochs, callbacks=callbacks, accelerator="cpu", logger=False, enable_progress_bar=False,
-            enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp_path,
-        )  # fmt: skip
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "training ended during the FM phase" is the point here
-            trainer.fit(model, data, ckpt_path=ckpt_path)
-
-    fit(2, TransferProbe())  # ends right after the last FM epoch
-    state = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=True)
-    (saved,) = [v for k, v in state["callbacks"].items() if k.startswith("FMPretraining")]
-    assert saved["transfer_epoch"] == 2 and not saved["transferred"]
-
-    probe = TransferProbe()
-    fit(3, probe, ckpt_path=checkpoints / "last.ckpt")
-    assert not probe.fm_states  # no FM epoch again
-    assert probe.after_transfer is not None
-    for key, value in saved["best_state"].items():
-        assert torch.equal(probe.after_transfer[key], value), key
+    fnn = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
+    settings = FMPretraining(max_epochs=1, min_epochs=1, lr=0.0, warn_below_auc=1.01)
+    with pytest.warns(UserWarning, match=r"the FM handed to FNN is barely better than chance \(fm/val/auc 0\.\d+ <"):
+        path = fit_fm_phase(fnn, data, quiet_trainer(1, [], tmp_path), settings, QUIET)
+    assert Path(path).name == "best.ckpt"
 
 
-def test_fm_checkpoint_initialises_the_vectors_with_the_fms_weights_instead_of_an_fm_phase(write_config):
-    fm_config = write_config("FM", {"embed_dim": 4}, max_epochs=1)
-    main(["fit", "--config", str(fm_config)])
-    fm_best = run_dir(fm_config) / "checkpoints" / "best.ckpt"
-    fm_weights = FM.load_from_checkpoint(fm_best, weights_only=True).state_dict()
-
-    config = write_config("FNN", {**SMALL_FNN, "fm_checkpoint": str(fm_best)}, max_epochs=1, callbacks=[PRETRAINING])
-    probe = VectorsAtTrainStart()
-    fit_with(config, probe, "--trainer.logger.init_args.version=1")
-
-    assert probe.vectors.keys() == {k for k in fm_weights if k.split(".")[0] in ("linear", "embedding")}
-    for key, value in probe.vectors.items():
-        assert torch.equal(value, fm_weights[key]), key
-    metrics = pl.read_csv(run_dir(config, version=1) / "metrics.csv")
-    assert not [c for c in metrics.columns if c.startswith("fm/")]  # no FM phase ran
-    assert epochs_with(metrics, "val/auc") == [0]
-
-
-def test_an_fm_checkpoint_of_another_shape_is_an_error_naming_the_difference(tmp_path):
-    path = tmp_path / "fm.ckpt"
-    fm = FM([5, 7], 1, embed_dim=3)
-    torch.save({"state_dict": fm.state_dict(), "hyper_parameters": dict(fm.hparams)}, path)
-    with pytest.raises(ValueError, match="embed_dim is 3, this FNN has 4"):
-        FNN([5, 7], 1, **SMALL_FNN).load_fm_checkpoint(path)
-
-
-def test_in_the_fm_phase_every_parameter_still_gets_a_gradient_as_ddp_requires(tmp_path):
-    data = tiny_data(tmp_path)
-    model = FNN(data.field_dims, data.num_numeric, **SMALL_FNN, batch_norm=True)
-    model.pretraining = True
-    data.setup("fit")
-    batch = next(iter(data.train_dataloader()))
-    model.training_step(batch, 0).backward()
-    assert all(p.grad is not None for p in model.parameters())
-    assert all(torch.count_nonzero(p.grad) == 0 for p in model.mlp.parameters())  # idle: zero, no update
+def test_min_epochs_above_max_epochs_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"^fm_pretraining\.min_epochs: expected at most max_epochs \(2\), got 3$"):
+        FMPretraining(max_epochs=2, min_epochs=3)
 
 
 # ----------------------------------------------------------------- the method's claim
 # Planted-FM data (8,000 rows, 2 numeric + 6 categorical fields). FNN (MLP [64, 64], Adam
 # 3e-3, batch 128) is trained from random vectors and from the vectors of an FM trained
-# for FM_EPOCHS epochs (lr 0.01); we count FNN-phase epochs until the validation AUC
-# reaches TARGET_AUC. Measured (model seeds 0, 1, 2): with pre-training at FNN epoch 4, 3,
-# 3; from random vectors never within MAX_FNN_EPOCHS (best 0.709, 0.703, 0.707).
+# for FM_EPOCHS epochs (lr 0.01); we count FNN epochs until the validation AUC reaches
+# TARGET_AUC.
 TARGET_AUC = 0.72
 FM_EPOCHS = 3
 MAX_FNN_EPOCHS = 6
@@ -235,15 +214,16 @@ def fnn_epochs_to_target(root: Path, pretrain: bool) -> int | None:
     L.seed_everything(0)
     model = FNN(data.field_dims, data.num_numeric, embed_dim=8, hidden_units=[64, 64],
                 optimizer=partial(torch.optim.Adam, lr=3e-3))  # fmt: skip
+    if pretrain:
+        settings = FMPretraining(max_epochs=FM_EPOCHS, min_epochs=FM_EPOCHS, patience=FM_EPOCHS, lr=0.01)
+        model.fm_checkpoint = fit_fm_phase(model, data, quiet_trainer(1, [], root), settings, QUIET)
     aucs: list[float] = []
 
     class Record(L.Callback):
         def on_validation_end(self, trainer, pl_module) -> None:
-            if not pl_module.pretraining:
-                aucs.append(float(trainer.callback_metrics["val/auc"]))
+            aucs.append(float(trainer.callback_metrics["val/auc"]))
 
-    callbacks = [FMPretraining(max_epochs=FM_EPOCHS, patience=FM_EPOCHS, lr=0.01)] if pretrain else []
-    quiet_trainer(MAX_FNN_EPOCHS + (FM_EPOCHS if pretrain else 0), [*callbacks, Record()]).fit(model, data)
+    quiet_trainer(MAX_FNN_EPOCHS, [Record()], root).fit(model, data)
     assert len(aucs) == MAX_FNN_EPOCHS
     return next((epoch + 1 for epoch, auc in enumerate(aucs) if auc >= TARGET_AUC), None)
 
@@ -257,8 +237,8 @@ def test_fm_pretraining_reaches_the_target_auc_in_fewer_fnn_epochs_than_random_i
 
 # ----------------------------------------------------------------- DDP
 @pytest.mark.slow
-def test_two_phase_fit_runs_under_ddp_with_two_cpu_processes(write_config, tmp_path):
-    config = write_config("FNN", {**SMALL_FNN, "batch_norm": True}, max_epochs=3, callbacks=[PRETRAINING])
+def test_fm_phase_and_fnn_fit_run_under_ddp_with_two_cpu_processes(write_config, tmp_path):
+    config = with_fm_phase(write_config("FNN", {**SMALL_FNN, "batch_norm": True}, max_epochs=1))
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(
         [
@@ -269,5 +249,39 @@ def test_two_phase_fit_runs_under_ddp_with_two_cpu_processes(write_config, tmp_p
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     metrics = pl.read_csv(run_dir(config) / "metrics.csv")
-    assert epochs_with(metrics, "fm/val/auc") == [0, 1] and epochs_with(metrics, "val/auc") == [2]
+    assert epochs_with(metrics, "fm/val/auc") == [0, 1] and epochs_with(metrics, "val/auc") == [0]
     assert FNN.load_from_checkpoint(run_dir(config) / "checkpoints" / "best.ckpt", weights_only=True)
+
+
+class VectorsAtTrainStart(L.Callback):
+    """FNN's vectors when training starts (after any checkpoint restore)."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, torch.Tensor] = {}
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.vectors = {k: v.clone() for k, v in pl_module.fm_state_dict().items()}
+
+
+def test_a_resumed_fnn_fit_keeps_its_checkpoints_vectors_rather_than_the_fms(tmp_path):
+    data = tiny_data(tmp_path)
+    fm_path = tmp_path / "fm.ckpt"
+    torch.save({"state_dict": FM(data.field_dims, data.num_numeric, embed_dim=4).state_dict()}, fm_path)
+
+    def fit(epochs: int, ckpt_path: Path | None = None) -> VectorsAtTrainStart:
+        probe = VectorsAtTrainStart()
+        model = FNN(data.field_dims, data.num_numeric, **SMALL_FNN, fm_checkpoint=str(fm_path))
+        trainer = L.Trainer(
+            max_epochs=epochs, callbacks=[probe], accelerator="cpu", logger=False, enable_progress_bar=False,
+            enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp_path,
+        )  # fmt: skip
+        trainer.fit(model, data, ckpt_path=ckpt_path)
+        return probe
+
+    fresh = fit(1)
+    for key, value in fm_vectors(fm_path).items():
+        assert torch.equal(fresh.vectors[key], value), key  # a fresh fit starts from the FM
+    (last,) = (tmp_path / "checkpoints").glob("*.ckpt")  # Lightning's default: the last epoch
+    resumed = fit(2, ckpt_path=last)
+    for key, value in fm_vectors(last).items():
+        assert torch.equal(resumed.vectors[key], value), key  # a resumed one from its checkpoint
