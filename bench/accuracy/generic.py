@@ -162,7 +162,8 @@ def run_one(stem: str, dataset: str, data: Path, seed: int) -> dict:
 
     model = model_config(stem)
     name, version = f"{dataset}-{stem}", f"seed{seed}"
-    shutil.rmtree(WORK / "runs" / name, ignore_errors=True)  # a left-over folder is an interrupted run
+    for folder in (version, f"{version}-test"):  # a left-over folder is an interrupted run
+        shutil.rmtree(WORK / "runs" / name / folder, ignore_errors=True)
     fit = run_args(model, data, seed, name, version)
     start = time.perf_counter()
     cli = build_cli(["fit", *fit])
@@ -266,6 +267,8 @@ def dataset_section(dataset: str, runs: list[dict], description: str, frappe: di
     for variant, rs in by_variant.items():
         config = "fnn.yaml without fm_pretraining" if variant == RANDOM_FNN else f"`{variant}.yaml`"
         verdict = "" if bar is None else ("met" if means[variant] >= bar else "**NOT met**")
+        if variant in ("lr", "fm"):
+            verdict = "(baseline)"
         if variant == "fnn" and RANDOM_FNN in means:
             verdict += "; ≥ random FNN" if means["fnn"] >= means[RANDOM_FNN] else "; **< random FNN**"
         if variant == "fnn":
@@ -325,7 +328,7 @@ def write_table(results: list[dict], manifests: dict[str, dict | None], command:
         + (f" (this invocation {total / 60:.0f} minutes of wall time)" if total is not None else "")
         + ".\n\n"
         + "\n".join(sections)
-        + "Machine: "
+        + "\nMachine: "
         + "; ".join(machines)
         + (f"; 1-minute load average at the end of each fit {min(loads):.1f}–{max(loads):.1f}" if loads else "")
         + ".\n\nEach run is these two commands (here the first run's):\n\n```bash\n"
