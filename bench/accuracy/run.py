@@ -38,7 +38,7 @@ TABLE = REPO / "docs" / "accuracy.md"
 REFERENCES = """\
 For comparison, test AUC on this split with the BARS settings, as reported in issue 3:
 FuxiCTR 2.3.10 DeepFM 0.9605 (logloss 0.268), NFM 0.9376; DeepCTR-Torch 0.3.0 DeepFM 0.9096,
-NFM 0.9364; a plain PyTorch DeepFM 0.958. BARS's own figures (reference/bars-benchmark.md)
+NFM 0.9364; a plain PyTorch DeepFM 0.958. BARS's own figures ([BARS](https://openbench.github.io/BARS/))
 come from the full 202k-row training split and are higher: DeepFM 0.9839, NFM 0.9804.
 """
 
