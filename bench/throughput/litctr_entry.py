@@ -106,6 +106,7 @@ def run_plain(args, dm) -> tuple[float, int]:
     dm.setup("fit")
     model = build_model(args.model, dm, args.sparse)
     model.train()
+    model.configure_model()  # as the Trainer does first: sparse tables are switched on here
     optimizers = model.configure_optimizers()
     optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
     split = EncodedSplit(dm.splits["train"])
