@@ -5,8 +5,8 @@
 
 Two ``lit-ctr fit`` runs of ``configs/frappe/fnn.yaml`` per seed (the seed sets
 ``seed_everything`` and the data order), through the CLI entry point in this process,
-each saved as ``runs/fnn_curve/<variant>/seed<k>.json``: as configured (``FMPretraining``: an FM phase, then the FNN phase
-on the transferred vectors), and with ``trainer.callbacks`` emptied (FNN from random
+each saved as ``runs/fnn_curve/<variant>/seed<k>.json``: as configured (``fm_pretraining``: an FM fit, then the FNN fit
+starting from its vectors), and with ``--fm_pretraining=null`` (FNN from random
 vectors, everything else equal). Each best checkpoint (best ``val/auc``, which only FNN
 epochs produce) is then scored with ``lit-ctr test``. The figure's x-axis counts FNN
 epochs (phase 2) for both runs; the FM phase's length is in the legend and the table.
@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "frappe" / "fnn.yaml"
 RUNS = REPO / "runs" / "fnn_curve"
 DOCS = REPO / "docs"
-VARIANTS = {"pretrained": [], "random-init": ["--trainer.callbacks=[]"]}
+VARIANTS = {"pretrained": [], "random-init": ["--fm_pretraining=null"]}
 LABELS = {"pretrained": "FNN with FM pre-training", "random-init": "FNN from random vectors"}
 
 
