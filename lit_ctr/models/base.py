@@ -13,6 +13,8 @@ from torch import Tensor, nn
 
 from lit_ctr.checkpoint import CHECKPOINT_KEY, find_preprocessing, model_entry
 from lit_ctr.layers.checks import check_int_at_least, check_non_negative
+from lit_ctr.layers.embedding import FeatureEmbedding
+from lit_ctr.layers.linear import FeaturesLinear
 from lit_ctr.models._speed import HookNameShortcut, prefer_fused
 from lit_ctr.models.loss_window import LossWindows
 from lit_ctr.models.metrics import ctr_metrics
@@ -75,6 +77,20 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self.test_metrics = ctr_metrics(f"{self.metric_prefix}test/")
         self.preprocessing: dict[str, Any] | None = None  # set by lit_ctr.scoring.load_model
         self._loss_windows = LossWindows()
+
+    @property
+    def num_fields(self) -> int:
+        """Fields of a row once embedded (the ``F`` of ``[batch, F, dim]``)."""
+        return len(self.field_dims) + self.num_numeric
+
+    def feature_embedding(self, dim: int) -> FeatureEmbedding:
+        """The embedding layer for this data's fields, ``[batch, F, dim]``; every model builds its
+        vectors with it, so every field kind the data offers reaches every model."""
+        return FeatureEmbedding(self.field_dims, self.num_numeric, dim)
+
+    def features_linear(self) -> FeaturesLinear:
+        """The first-order term ``b + Σ w_i x_i`` for this data's fields, ``[batch]``."""
+        return FeaturesLinear(self.field_dims, self.num_numeric)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""

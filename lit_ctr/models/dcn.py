@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lit_ctr.layers import MLP, CrossNetwork, FeatureEmbedding
+from lit_ctr.layers import MLP, CrossNetwork
 from lit_ctr.models.base import CTRModule
 
 
@@ -41,7 +41,7 @@ class DCN(CTRModule):
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, embed_dim, **training)
-        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        self.embedding = self.feature_embedding(embed_dim)
         width = self.embedding.num_fields * embed_dim
         self.cross = CrossNetwork(width, num_cross_layers)
         self.mlp = MLP(width, list(hidden_units), dropout, batch_norm, output_layer=False)

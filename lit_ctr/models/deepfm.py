@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear, FMInteraction
+from lit_ctr.layers import MLP, FMInteraction
 from lit_ctr.models.base import CTRModule
 
 
@@ -37,8 +37,8 @@ class DeepFM(CTRModule):
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, embed_dim, **training)
-        self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
-        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        self.linear = self.features_linear()
+        self.embedding = self.feature_embedding(embed_dim)
         self.fm = FMInteraction()
         self.mlp = MLP(self.embedding.num_fields * embed_dim, list(hidden_units), dropout, batch_norm)
 

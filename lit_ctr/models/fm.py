@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lit_ctr.layers import FeatureEmbedding, FeaturesLinear, FMInteraction
+from lit_ctr.layers import FMInteraction
 from lit_ctr.models.base import CTRModule
 
 
@@ -29,8 +29,8 @@ class FM(CTRModule):
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, embed_dim, **training)
-        self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
-        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        self.linear = self.features_linear()
+        self.embedding = self.feature_embedding(embed_dim)
         self.interaction = FMInteraction()
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:

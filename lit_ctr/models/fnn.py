@@ -30,7 +30,7 @@ from torch import Tensor
 
 from lit_ctr.checkpoint import read_checkpoint
 from lit_ctr.errors import CheckpointError
-from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear
+from lit_ctr.layers import MLP
 from lit_ctr.models.base import CTRModule
 
 log = logging.getLogger("lit_ctr")
@@ -80,10 +80,9 @@ class FNN(CTRModule):
             field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer
         )
         self.fm_checkpoint = fm_checkpoint
-        self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
-        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
-        num_fields = len(self.field_dims) + self.num_numeric
-        self.mlp = MLP(1 + num_fields * (1 + embed_dim), list(hidden_units), dropout, batch_norm, activation)
+        self.linear = self.features_linear()
+        self.embedding = self.feature_embedding(embed_dim)
+        self.mlp = MLP(1 + self.num_fields * (1 + embed_dim), list(hidden_units), dropout, batch_norm, activation)
 
     def dense_vectors(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``z = (w_0, z_1, …, z_n)`` flattened: ``[batch, 1 + fields·(1 + k)]``."""

@@ -6,7 +6,6 @@ from typing import Any
 
 from torch import Tensor
 
-from lit_ctr.layers import FeaturesLinear
 from lit_ctr.models.base import CTRModule
 
 
@@ -27,7 +26,7 @@ class LR(CTRModule):
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, **training)
-        self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
+        self.linear = self.features_linear()
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         return self.linear(ids, numeric)

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from lit_ctr.layers import MLP, BiInteraction, FeatureEmbedding, FeaturesLinear
+from lit_ctr.layers import MLP, BiInteraction
 from lit_ctr.models.base import CTRModule
 
 
@@ -42,8 +42,8 @@ class NFM(CTRModule):
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, embed_dim, **training)
-        self.linear = FeaturesLinear(self.field_dims, self.num_numeric)
-        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        self.linear = self.features_linear()
+        self.embedding = self.feature_embedding(embed_dim)
         self.pooling = nn.Sequential(
             BiInteraction(),
             nn.BatchNorm1d(embed_dim) if pooling_batch_norm else nn.Identity(),

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from lit_ctr.layers import MLP, FeatureEmbedding, InnerProduct, OuterProduct
+from lit_ctr.layers import MLP, InnerProduct, OuterProduct
 from lit_ctr.models.base import CTRModule
 
 
@@ -41,7 +41,7 @@ class PNN(CTRModule):
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, embed_dim, **training)
-        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        self.embedding = self.feature_embedding(embed_dim)
         fields = self.embedding.num_fields
         products: list[InnerProduct | OuterProduct] = []
         if product_type in ("inner", "both"):

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lit_ctr.layers import MLP, FeatureEmbedding, FeaturesLinear
+from lit_ctr.layers import MLP
 from lit_ctr.models.base import CTRModule
 
 
@@ -37,8 +37,8 @@ class WideDeep(CTRModule):
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, embed_dim, **training)
-        self.wide = FeaturesLinear(self.field_dims, self.num_numeric)
-        self.embedding = FeatureEmbedding(self.field_dims, self.num_numeric, embed_dim)
+        self.wide = self.features_linear()
+        self.embedding = self.feature_embedding(embed_dim)
         self.deep = MLP(self.embedding.num_fields * embed_dim, list(hidden_units), dropout, batch_norm)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
