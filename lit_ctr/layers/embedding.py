@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lit_ctr.layers.penalised_rows import PenalisedRows
 from lit_ctr.layers.table import EmbeddingTable
 
 
-class FeatureEmbedding(nn.Module):
+class FeatureEmbedding(PenalisedRows):
     """Dense vectors of every field of a row: ``[batch, fields, dim]``.
 
     Categorical fields share one :class:`EmbeddingTable` of ``sum(field_dims)`` rows; the data
@@ -43,7 +44,7 @@ class FeatureEmbedding(nn.Module):
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [B, F_cat]`` (global), ``numeric [B, F_num]`` → ``[B, F_cat + F_num, dim]``."""
-        vectors = self.table(ids)
+        vectors = self.kept(self.table(ids))
         if self.numeric_vectors.shape[0]:
             scaled = numeric.unsqueeze(-1) * self.numeric_vectors
             vectors = torch.cat([vectors, scaled.to(vectors.dtype)], dim=1)
@@ -51,5 +52,5 @@ class FeatureEmbedding(nn.Module):
 
     def squared_norm(self, ids: Tensor) -> Tensor:
         """Sum of squared vectors a batch looks up, over the batch size (for L2)."""
-        rows = self.table(ids).pow(2).sum() / ids.shape[0]
+        rows = self.rows_for_penalty(ids).pow(2).sum() / ids.shape[0]
         return rows + self.numeric_vectors.pow(2).sum()

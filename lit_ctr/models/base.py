@@ -15,6 +15,7 @@ from lit_ctr.checkpoint import CHECKPOINT_KEY, find_preprocessing, model_entry
 from lit_ctr.layers.checks import check_int_at_least, check_non_negative
 from lit_ctr.layers.embedding import FeatureEmbedding
 from lit_ctr.layers.linear import FeaturesLinear
+from lit_ctr.layers.penalised_rows import PenalisedRows
 from lit_ctr.models._speed import HookNameShortcut, prefer_fused
 from lit_ctr.models.loss_window import LossWindows
 from lit_ctr.models.metrics import ctr_metrics
@@ -77,6 +78,8 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self.test_metrics = ctr_metrics(f"{self.metric_prefix}test/")
         self.preprocessing: dict[str, Any] | None = None  # set by lit_ctr.scoring.load_model
         self._loss_windows = LossWindows()
+        self._penalised: list[PenalisedRows] | None = None  # found by configure_model
+        self._linears: list[nn.Linear] | None = None
 
     @property
     def num_fields(self) -> int:
@@ -96,16 +99,24 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(ids, numeric)")
 
+    def configure_model(self) -> None:
+        super().configure_model()
+        # Found once, not on every step: a walk over the modules each step costs time and
+        # breaks torch.compile's graph.
+        self._penalised = [m for m in self.modules() if isinstance(m, PenalisedRows)]
+        self._linears = [m for m in self.modules() if isinstance(m, nn.Linear)]
+        for layer in self._penalised:
+            layer.keep_rows = bool(self.embedding_l2)  # the L2 reuses the forward's rows
+
     def regularization(self, ids: Tensor) -> Tensor:
         """Embedding L2 on the rows this batch used, plus network L2 on Linear weights."""
+        if self._penalised is None or self._linears is None:
+            self.configure_model()  # a step outside the Trainer
         penalty = torch.zeros((), device=ids.device)
-        if self.embedding_l2:
-            tables = [m for m in self.modules() if hasattr(m, "squared_norm") and m is not self]
-            penalty = penalty + self.embedding_l2 * sum(m.squared_norm(ids) for m in tables)  # type: ignore[operator]
-        if self.net_l2:
-            penalty = penalty + self.net_l2 * sum(
-                m.weight.pow(2).sum() for m in self.modules() if isinstance(m, nn.Linear)
-            )
+        for layer in self._penalised if self.embedding_l2 else []:  # type: ignore[union-attr]
+            penalty = penalty + self.embedding_l2 * layer.squared_norm(ids)
+        for linear in self._linears if self.net_l2 else []:  # type: ignore[union-attr]
+            penalty = penalty + self.net_l2 * linear.weight.pow(2).sum()
         return penalty
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
