@@ -37,35 +37,36 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from lit_ctr.data.encoding import EncodedArrays
 from lit_ctr.data.files import HASH_BLOCK, npy_header, stream_hash, write_directory
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: content and array hashes are XXH3-128 (were SHA-256)
 COMPLETE = "COMPLETE"
 HASHES_DIR = ".inputs/hashes"
 """Folder of ``cache_dir`` holding the memoised content hashes of input files."""
 LAST_DIR = ".inputs/last"
 """Folder of ``cache_dir`` recording, per configuration, the inputs its last entry was built from."""
-FULL_HASH_BYTES = 64 * 2**20
+FULL_HASH_BYTES = 512 * 2**20
 """Array files up to this size get a checksum of all their bytes; larger ones a checksum of
 ``SAMPLED_BLOCKS`` blocks spread over the file (see :func:`array_checksum`)."""
 SAMPLED_BLOCKS = 16
 
 
 def file_identity(path: Path, hashes_dir: Path | None = None) -> dict[str, Any]:
-    """What says a file changed: its absolute path, size and the SHA-256 of its content.
+    """What says a file changed: its absolute path, size and the XXH3-128 of its content.
 
     The hash is memoised in ``hashes_dir`` under the file's stat (device, inode, size,
     mtime and ctime in ns): an unchanged file is hashed once, and a file edited in place
     with its size and mtime restored is still hashed again, because ``touch`` and
     ``os.utime`` cannot set ctime back.
     """
-    return {"path": str(path.resolve()), "size": path.stat().st_size, "sha256": content_hash(path, hashes_dir)}
+    return {"path": str(path.resolve()), "size": path.stat().st_size, "xxh3": content_hash(path, hashes_dir)}
 
 
 def content_hash(path: Path, hashes_dir: Path | None = None) -> str:
-    """SHA-256 of the file's bytes, read in 1 MiB blocks; memoised in ``hashes_dir`` (if given)."""
+    """XXH3-128 of the file's bytes (:func:`stream_hash`); memoised in ``hashes_dir`` (if given)."""
     stat = path.stat()
     stamp = [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
     memo = None
@@ -74,7 +75,7 @@ def content_hash(path: Path, hashes_dir: Path | None = None) -> str:
         try:
             known = json.loads(memo.read_text())
             if known.get("stat") == stamp:
-                return str(known["sha256"])
+                return str(known["xxh3"])
         except (OSError, ValueError, AttributeError, KeyError):
             pass  # no memo yet, or a damaged one: hash again
     digest = stream_hash(path)
@@ -82,7 +83,7 @@ def content_hash(path: Path, hashes_dir: Path | None = None) -> str:
         try:
             memo.parent.mkdir(parents=True, exist_ok=True)
             tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"path": str(path.resolve()), "stat": stamp, "sha256": digest}))
+            tmp.write_text(json.dumps({"path": str(path.resolve()), "stat": stamp, "xxh3": digest}))
             os.replace(tmp, memo)
         except OSError:
             pass  # a read-only cache: the hash is only not memoised
@@ -98,7 +99,7 @@ def cache_key(description: dict[str, Any]) -> str:
 def _configuration(description: dict[str, Any]) -> tuple[str, dict[str, str]]:
     """The key of a description without the files' contents, and each file's content hash."""
     inputs = description.get("inputs", {})
-    files = {f["path"]: f["sha256"] for v in inputs.values() for f in v}
+    files = {f["path"]: f["xxh3"] for v in inputs.values() for f in v}
     paths = {k: [f["path"] for f in v] for k, v in inputs.items()}
     return cache_key({**description, "inputs": paths}), files
 
@@ -234,18 +235,18 @@ def array_manifest(entry: Path) -> dict[str, dict[str, Any]]:
 
 
 def array_checksum(path: Path) -> dict[str, str]:
-    """``{"sha256": ...}`` of the whole file up to ``FULL_HASH_BYTES``, else
-    ``{"sampled_sha256": ...}`` of ``SAMPLED_BLOCKS`` blocks of ``HASH_BLOCK`` bytes evenly
+    """``{"xxh3": ...}`` of the whole file up to ``FULL_HASH_BYTES``, else
+    ``{"sampled_xxh3": ...}`` of ``SAMPLED_BLOCKS`` blocks of ``HASH_BLOCK`` bytes evenly
     spread from the first to the last: checking it reads 16 MiB whatever the file's size."""
     size = path.stat().st_size
     if size <= FULL_HASH_BYTES:
-        return {"sha256": stream_hash(path)}
-    digest = hashlib.sha256()
+        return {"xxh3": stream_hash(path)}
+    digest = xxhash.xxh3_128()
     with open(path, "rb") as handle:
         for offset in np.linspace(0, size - HASH_BLOCK, SAMPLED_BLOCKS).astype(np.int64).tolist():
             handle.seek(offset)
             digest.update(handle.read(HASH_BLOCK))
-    return {"sampled_sha256": digest.hexdigest()}
+    return {"sampled_xxh3": digest.hexdigest()}
 
 
 def damage(entry: Path, manifest: dict[str, dict[str, Any]]) -> str | None:
@@ -253,7 +254,7 @@ def damage(entry: Path, manifest: dict[str, dict[str, Any]]) -> str | None:
 
     Checked on every load: every array file exists, its ``.npy`` header has the dtype and
     shape written in ``manifest``, its byte size is the header plus rows × row bytes, and
-    its checksum (:func:`array_checksum`: all bytes of files up to 64 MiB, 16 sampled MiB
+    its checksum (:func:`array_checksum`: all bytes of files up to 512 MiB, 16 sampled MiB
     of larger ones) is the one written with the entry.
     """
     for name, expected in manifest.items():
@@ -270,7 +271,7 @@ def damage(entry: Path, manifest: dict[str, dict[str, Any]]) -> str | None:
         if size != offset + math.prod(shape) * dtype.itemsize or size != expected["bytes"]:
             return f"{name} is {size} bytes, expected {expected['bytes']}"
     for name, expected in manifest.items():
-        written = {k: v for k, v in expected.items() if k in ("sha256", "sampled_sha256")}
+        written = {k: v for k, v in expected.items() if k in ("xxh3", "sampled_xxh3")}
         if array_checksum(entry / name) != written:
             return f"{name} does not match its checksum (overwritten since it was written)"
     return None

@@ -216,7 +216,7 @@ def test_overwritten_block_of_a_large_array_is_found_by_its_sampled_checksum(tra
     monkeypatch.setattr(cache, "HASH_BLOCK", 8)
     dm = make_dm(schema=schema, train_path=str(train_csv))
     manifest = dm.meta["arrays"]
-    assert "sampled_sha256" in manifest["train/ids.npy"]
+    assert "sampled_xxh3" in manifest["train/ids.npy"]
     assert cache.damage(dm.entry, manifest) is None
     damage_train_ids(dm.entry, "overwritten")  # the last bytes: inside the last sampled block
     assert "does not match its checksum" in cache.damage(dm.entry, manifest)
