@@ -29,6 +29,13 @@ HIDDEN = [400, 400, 400]
 EMBED_DIM = 10
 BATCH = 4096
 LR = 1e-3
+PRESETS = {
+    # The network alone: the ceiling study.
+    "bare": {},
+    # What people run (issue 18; BARS's DeepFM has the same three): batch norm and dropout
+    # in the MLP, L2 on the embedding rows a batch uses. Peers get the same in their terms.
+    "regularised": {"batch_norm": True, "dropout": 0.2, "embedding_l2": 0.05},
+}
 
 
 def schema() -> dict:
@@ -48,20 +55,29 @@ def datamodule(data: str, cache_dir: str):
     )  # fmt: skip
 
 
-def build_model(name: str, dm, sparse: bool):
+def build_model(name: str, dm, sparse: bool, preset: str = "bare", compile: bool = False):
     from lit_ctr import models
 
     cls = {"deepfm": models.DeepFM, "nfm": models.NFM, "fm": models.FM}[name]
     kwargs = {"embed_dim": EMBED_DIM, "optimizer": partial(torch.optim.Adam, lr=LR)}
     if name != "fm":
         kwargs["hidden_units"] = HIDDEN
+        kwargs.update(PRESETS[preset])
+    elif "embedding_l2" in PRESETS[preset]:
+        kwargs["embedding_l2"] = PRESETS[preset]["embedding_l2"]
+    if compile:
+        kwargs["compile"] = True
     if sparse:
         kwargs.update(sparse=True, sparse_optimizer=partial(torch.optim.SparseAdam, lr=LR))
     return cls(dm.field_dims, dm.num_numeric, **kwargs)
 
 
+WARMUP_BATCHES = 3  # compiled entries compile in the first batch; steady state starts after these
+
+
 class EpochTimer:
-    """Wall time from the first training batch's start to the last one's end."""
+    """Wall time from the first training batch's start to the last one's end, and from the
+    end of the ``WARMUP_BATCHES``-th batch (the steady state, after any compilation)."""
 
     def __init__(self) -> None:
         import lightning as L
@@ -71,10 +87,13 @@ class EpochTimer:
                 if self.start is None:
                     self.start = time.perf_counter()
 
-            def on_train_batch_end(cb, *args) -> None:  # noqa: N805
+            def on_train_batch_end(cb, trainer, module, outputs, batch, batch_idx) -> None:  # noqa: N805
                 self.end = time.perf_counter()
+                if batch_idx == WARMUP_BATCHES - 1:
+                    self.warm = self.end
 
         self.start: float | None = None
+        self.warm: float | None = None
         self.end: float | None = None
         self.callback = _Timer()
 
@@ -83,13 +102,13 @@ class EpochTimer:
         return self.end - self.start
 
 
-def run_trainer(args, dm) -> tuple[float, int]:
+def run_trainer(args, dm) -> tuple[float, int, float]:
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
     from lit_ctr.callbacks import FreezeGarbageCollection  # what the lit-ctr command adds
 
-    model = build_model(args.model, dm, args.sparse)
+    model = build_model(args.model, dm, args.sparse, args.preset, args.compile)
     timer = EpochTimer()
     trainer = L.Trainer(
         max_epochs=1, accelerator="cpu", precision=args.precision, enable_progress_bar=False,
@@ -97,14 +116,14 @@ def run_trainer(args, dm) -> tuple[float, int]:
         limit_val_batches=0, logger=CSVLogger(tempfile.mkdtemp()), callbacks=[timer.callback, FreezeGarbageCollection()],
     )  # fmt: skip
     trainer.fit(model, dm)
-    return timer.seconds, len(dm.splits["train"])
+    return timer.seconds, len(dm.splits["train"]), timer.end - timer.warm
 
 
-def run_plain(args, dm) -> tuple[float, int]:
+def run_plain(args, dm) -> tuple[float, int, float]:
     from lit_ctr.data.batching import BatchIndexSampler, EncodedSplit
 
     dm.setup("fit")
-    model = build_model(args.model, dm, args.sparse)
+    model = build_model(args.model, dm, args.sparse, args.preset, args.compile)
     model.train()
     model.configure_model()  # as the Trainer does first: sparse tables are switched on here
     optimizers = model.configure_optimizers()
@@ -112,18 +131,20 @@ def run_plain(args, dm) -> tuple[float, int]:
     split = EncodedSplit(dm.splits["train"])
     sampler = BatchIndexSampler(len(split), BATCH, shuffle=True, seed=0)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
-    start = time.perf_counter()
-    for index in sampler:
+    start = warm = time.perf_counter()
+    for step, index in enumerate(sampler):
+        if step == WARMUP_BATCHES:
+            warm = time.perf_counter()
         batch = split[index]
-        with autocast:
-            logits = model(batch["ids"], batch["numeric"]).float()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["label"])
+        with autocast:  # the model's forward, log loss and penalty, as its training_step has them
+            loss = model.training_objective(batch)[1]
         for optimizer in optimizers:
             optimizer.zero_grad()
         loss.backward()
         for optimizer in optimizers:
             optimizer.step()
-    return time.perf_counter() - start, len(split)
+    end = time.perf_counter()
+    return end - start, len(split), end - warm
 
 
 def main() -> None:
@@ -133,6 +154,8 @@ def main() -> None:
     p.add_argument("--model", choices=["deepfm", "nfm", "fm"], default="deepfm")
     p.add_argument("--precision", default="32-true")
     p.add_argument("--sparse", action="store_true")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="bare")
+    p.add_argument("--compile", action="store_true", help="the model's compile option (torch.compile)")
     p.add_argument("--cache-dir", required=True)
     args = p.parse_args()
     torch.set_num_threads(os.cpu_count())
@@ -143,6 +166,8 @@ def main() -> None:
         "model": args.model,
         "precision": args.precision,
         "sparse": args.sparse,
+        "preset": args.preset,
+        "compile": args.compile,
     }
     if args.mode == "cache":
         datamodule(args.data, args.cache_dir).prepare_data()
@@ -158,8 +183,10 @@ def main() -> None:
     else:
         dm = datamodule(args.data, args.cache_dir)
         dm.prepare_data()
-        seconds, rows = (run_trainer if args.mode == "trainer" else run_plain)(args, dm)
+        seconds, rows, steady = (run_trainer if args.mode == "trainer" else run_plain)(args, dm)
         result.update(train_s=round(seconds, 3), rows=rows, samples_per_s=round(rows / seconds, 1))
+        steady_rows = rows - WARMUP_BATCHES * BATCH
+        result.update(steady_s=round(steady, 3), steady_samples_per_s=round(steady_rows / steady, 1))
     result["peak_rss_mb"] = peak_rss_mb()
     result["threads"] = torch.get_num_threads()
     print(json.dumps(result), flush=True)

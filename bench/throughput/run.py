@@ -69,11 +69,22 @@ def train_flops_per_sample(model: str) -> float:
     return 3 * 2 * macs
 
 
-LITCTR_ENTRIES = (
-    ("trainer", []), ("plain", []),
-    ("trainer", ["--sparse"]), ("plain", ["--sparse"]),
-    ("trainer", ["--precision", "bf16-mixed"]), ("trainer", ["--sparse", "--precision", "bf16-mixed"]),
-)  # fmt: skip
+ENTRY_NAMES = {
+    "trainer": ("trainer", []), "plain": ("plain", []),
+    "trainer-sparse": ("trainer", ["--sparse"]), "plain-sparse": ("plain", ["--sparse"]),
+    "trainer-bf16": ("trainer", ["--precision", "bf16-mixed"]), "plain-bf16": ("plain", ["--precision", "bf16-mixed"]),
+    "trainer-sparse-bf16": ("trainer", ["--sparse", "--precision", "bf16-mixed"]),
+    "trainer-compile": ("trainer", ["--compile"]), "trainer-compile-bf16": ("trainer", ["--compile", "--precision", "bf16-mixed"]),
+}  # fmt: skip
+DEFAULT_ENTRIES = (
+    "trainer",
+    "plain",
+    "trainer-bf16",
+    "plain-bf16",
+    "trainer-sparse",
+    "trainer-compile",
+    "trainer-compile-bf16",
+)
 
 
 def main() -> None:
@@ -82,6 +93,20 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, default=Path("/root/bench_data"))
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "throughput.md")
     p.add_argument("--models", nargs="+", default=["deepfm", "nfm", "fm"])
+    p.add_argument(
+        "--presets",
+        nargs="+",
+        default=["regularised", "bare"],
+        choices=["regularised", "bare"],
+        help="model settings: regularised (batch norm, dropout 0.2, embedding L2 0.05) and bare (none)",
+    )
+    p.add_argument(
+        "--entries",
+        nargs="+",
+        choices=sorted(ENTRY_NAMES),
+        default=list(DEFAULT_ENTRIES),
+        help="lit-ctr entries to run (default: %(default)s)",
+    )
     p.add_argument("--repeats", type=int, default=3, help="rounds of the lit-ctr entries (median reported)")
     p.add_argument("--skip-peers", action="store_true")
     p.add_argument(
@@ -113,26 +138,22 @@ def main() -> None:
     results = []
     for round_ in range(args.repeats):
         results.append({**run_json(entry + ["--mode", "preprocess"], log), "round": round_})
-        for model in args.models:
-            for mode, extra in LITCTR_ENTRIES:
-                results.append({**run_json(entry + ["--mode", mode, "--model", model, *extra], log), "round": round_})
-                print(json.dumps(results[-1]), flush=True)
-            if peers and round_ < args.peer_rounds:
-                for library in ("deepctr_torch", "fuxictr"):
-                    out = args.data_dir / f"{library}_{model}.json"
-                    script = HERE / "peers" / f"{library}_entry.py"
-                    command = [
-                        str(PEERS_PYTHON),
-                        str(script),
-                        "--data",
-                        str(data),
-                        "--model",
-                        model,
-                        "--json",
-                        str(out),
-                    ]
+        for preset in args.presets:
+            for model in args.models:
+                for name in args.entries:
+                    mode, extra = ENTRY_NAMES[name]
+                    command = entry + ["--mode", mode, "--model", model, "--preset", preset, *extra]
                     results.append({**run_json(command, log), "round": round_})
                     print(json.dumps(results[-1]), flush=True)
+                # The peers' regularised entries are defined for DeepFM (the headline) only.
+                if peers and round_ < args.peer_rounds and (preset == "bare" or model == "deepfm"):
+                    for library in ("deepctr_torch", "fuxictr"):
+                        out = args.data_dir / f"{library}_{model}_{preset}.json"
+                        script = HERE / "peers" / f"{library}_entry.py"
+                        command = [str(PEERS_PYTHON), str(script), "--data", str(data), "--model", model]
+                        command += ["--preset", preset, "--json", str(out)]
+                        results.append({**run_json(command, log), "preset": preset, "round": round_})
+                        print(json.dumps(results[-1]), flush=True)
     rate = matmul_gflops()
     (args.data_dir / "results.json").write_text(json.dumps({"results": results, "matmul_gflops": rate}, indent=1))
     write_report(args, results, rate)
@@ -141,7 +162,8 @@ def main() -> None:
 def entry_label(r: dict) -> str:
     if r["library"] != "lit-ctr":
         return f"{r['library']} {r.get('version', '')}".strip()
-    return f"lit-ctr {r['mode']} ({r['precision']}, {'sparse' if r['sparse'] else 'dense'})"
+    compiled = ", compile" if r.get("compile") else ""
+    return f"lit-ctr {r['mode']} ({r['precision']}, {'sparse' if r['sparse'] else 'dense'}{compiled})"
 
 
 def summarize(runs: list[dict], key: str, spec: str = ",.0f") -> tuple[float, str]:
@@ -168,9 +190,11 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
         "```bash",
         f"python bench/throughput/run.py --rows {args.rows} --repeats {args.repeats}"
         + (f" --models {' '.join(args.models)}" if args.models != ["deepfm", "nfm", "fm"] else "")
+        + (f" --presets {' '.join(args.presets)}" if args.presets != ["regularised", "bare"] else "")
+        + (f" --entries {' '.join(args.entries)}" if list(args.entries) != list(DEFAULT_ENTRIES) else "")
         + (f" --peer-rounds {peer_rounds}" if peer_rounds != 1 else "")
         + (
-            f" --out {args.out.resolve().relative_to(ROOT)}"
+            f" --out {os.path.relpath(args.out.resolve(), ROOT)}"
             if args.out.resolve() != ROOT / "docs" / "throughput.md"
             else ""
         ),
@@ -210,33 +234,55 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
         ratios = [f"{m / seconds:.1f}× faster than {lib} (median {m:.1f} s)" for lib, m in medians.items()]
         if ratios:
             lines += ["", f"lit-ctr's median: {'; '.join(ratios)}."]
-    for model in args.models:
-        runs = [r for r in results if r.get("model") == model and r.get("samples_per_s")]
-        if not runs:
-            continue
-        groups: dict[str, list[dict]] = {}
-        for r in runs:
-            groups.setdefault(entry_label(r), []).append(r)
-        medians = {label: summarize(group, "samples_per_s")[0] for label, group in groups.items()}
-        peers = [v for label, v in medians.items() if not label.startswith("lit-ctr")]
-        best_peer = max(peers) if peers else None
-        plain = medians.get("lit-ctr plain (32-true, dense)")
-        lines += ["", f"## {model}", ""]
-        if model == "fm":  # no dense layers: gathers and optimizer passes over the tables bound it
-            lines += ["No compute bound: FM has no dense layers; memory traffic bounds it.", ""]
-        else:
-            bound = gflops * 1e9 / train_flops_per_sample(model)
-            lines += [f"Compute bound (dense-layer FLOPs vs the matmul rate): {bound:,.0f} samples/s.", ""]
-        lines += [
-            "| entry | samples/s (median) | range | × faster peer | × plain loop (fp32 dense) | peak RSS MB |",
-            "|---|---|---|---|---|---|",
-        ]
-        for label, group in groups.items():
-            value, spread = summarize(group, "samples_per_s")
-            vs_peer = f"{value / best_peer:.2f}" if best_peer else "n/a"
-            vs_plain = f"{value / plain:.2f}" if plain else "n/a"
-            peak = max(r["peak_rss_mb"] for r in group)
-            lines.append(f"| {label} | {value:,.0f} | {spread} | {vs_peer} | {vs_plain} | {peak:,.0f} |")
+    presets = getattr(args, "presets", ["bare"])
+    settings = {
+        "regularised": "batch norm + dropout 0.2 in the MLP, embedding L2 0.05 (each peer: its own "
+        "batch-norm, dropout and embedding-regularizer options at the same values)",
+        "bare": "no batch norm, no dropout, no L2: the network alone, the ceiling study",
+    }
+    for preset in presets:
+        for model in args.models:
+            runs = [
+                r for r in results
+                if r.get("model") == model and r.get("samples_per_s") and r.get("preset", "bare") == preset
+            ]  # fmt: skip
+            if not runs:
+                continue
+            groups: dict[str, list[dict]] = {}
+            for r in runs:
+                groups.setdefault(entry_label(r), []).append(r)
+            medians = {label: summarize(group, "samples_per_s")[0] for label, group in groups.items()}
+            peers = [v for label, v in medians.items() if not label.startswith("lit-ctr")]
+            best_peer = max(peers) if peers else None
+            lines += ["", f"## {names[model]}, {preset}", "", f"Settings: {settings[preset]}.", ""]
+            lines += [
+                "samples/s is the whole epoch from the first batch (what a user waits for; a compiled "
+                "entry's includes its compilation); *after 3 batches* is the steady rate after them.",
+                "",
+            ]
+            if model == "fm":  # no dense layers: gathers and optimizer passes over the tables bound it
+                lines += ["No compute bound: FM has no dense layers; memory traffic bounds it.", ""]
+            else:
+                bound = gflops * 1e9 / train_flops_per_sample(model)
+                lines += [f"Compute bound (dense-layer fp32 FLOPs vs the matmul rate): {bound:,.0f} samples/s.", ""]
+            lines += [
+                "| entry | samples/s (median) | range | after 3 batches | × faster peer | × plain loop (same precision) | peak RSS MB |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for label, group in groups.items():
+                value, spread = summarize(group, "samples_per_s")
+                vs_peer = f"{value / best_peer:.2f}" if best_peer else "n/a"
+                plain = None
+                if label.startswith("lit-ctr trainer"):
+                    plain = medians.get(
+                        f"lit-ctr plain ({group[0]['precision']}, {'sparse' if group[0]['sparse'] else 'dense'})"
+                    )
+                vs_plain = f"{value / plain:.2f}" if plain else ""
+                peak = max(r["peak_rss_mb"] for r in group)
+                steady = ""
+                if all("steady_samples_per_s" in r for r in group):
+                    steady = f"{summarize(group, 'steady_samples_per_s')[0]:,.0f}"
+                lines.append(f"| {label} | {value:,.0f} | {spread} | {steady} | {vs_peer} | {vs_plain} | {peak:,.0f} |")
     # Hand-written notes under "## Notes" in an existing report are kept across reruns.
     notes = args.out.read_text().partition("\n## Notes")[1:] if args.out.exists() else ("", "")
     args.out.parent.mkdir(parents=True, exist_ok=True)

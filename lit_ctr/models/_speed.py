@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.optim import Optimizer
 
 try:  # private, but the list torch itself checks ``fused=True`` against (torch 2.4-2.13)
@@ -59,3 +60,20 @@ def prefer_fused(optimizer: Optimizer) -> Optimizer:
     kwargs = {key: value for key, value in defaults.items() if key in accepted}
     groups = [{**group, "fused": True} for group in optimizer.param_groups]
     return type(optimizer)(groups, **{**kwargs, "fused": True})
+
+
+def compiled(objective: Callable[[dict[str, Tensor]], tuple[Tensor, Tensor]]) -> Callable[..., tuple[Tensor, Tensor]]:
+    """``objective`` (a model's training forward, loss and penalty) through ``torch.compile``.
+
+    The batch dimension is marked dynamic on every call, so an epoch's last, smaller batch
+    reuses the graph instead of compiling a second one (30-60 s on a 2-core CPU); every
+    other size (fields, widths) stays static, which inductor fuses best.
+    """
+    graph = torch.compile(objective)
+
+    def run(batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        for tensor in batch.values():
+            torch._dynamo.mark_dynamic(tensor, 0)
+        return graph(batch)
+
+    return run

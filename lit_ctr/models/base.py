@@ -3,6 +3,7 @@ and ``forward``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,7 +17,7 @@ from lit_ctr.layers.checks import check_int_at_least, check_non_negative
 from lit_ctr.layers.embedding import FeatureEmbedding
 from lit_ctr.layers.linear import FeaturesLinear
 from lit_ctr.layers.penalised_rows import PenalisedRows
-from lit_ctr.models._speed import HookNameShortcut, prefer_fused
+from lit_ctr.models._speed import HookNameShortcut, compiled, prefer_fused
 from lit_ctr.models.loss_window import LossWindows
 from lit_ctr.models.metrics import ctr_metrics
 from lit_ctr.models.schedules import schedule_config
@@ -45,6 +46,10 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         sparse_optimizer: builds the tables' optimizer when ``sparse`` (SparseAdam by default).
         lr_scheduler: a schedule per optimizer, stepped once an epoch; ``ReduceLROnPlateau``
             (``mode: max``) watches ``val/auc``, or its own ``monitor``.
+        compile: run the training step's forward, loss and penalty through ``torch.compile``
+            (:func:`lit_ctr.models._speed.compiled`); evaluation, checkpoints and export
+            are unchanged. Off by default: it pays on some models and machines only
+            (docs/throughput.md).
     """
 
     metric_prefix = ""  # of every metric name: "" logs train/loss, val/auc, ...
@@ -60,6 +65,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         sparse: bool = False,
         sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer", "lr_scheduler"])
@@ -72,6 +78,8 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self.optimizer_factory, self.sparse_optimizer_factory = optimizer, sparse_optimizer
         self.lr_scheduler_factory = lr_scheduler
         self.sparse = sparse
+        self.compile_step = compile  # not ``self.compile``: that is nn.Module's method
+        self._objective: Callable[[dict[str, Tensor]], tuple[Tensor, Tensor]] | None = None
         self.automatic_optimization = not sparse  # two optimizers: manual optimization
         self._schedules: list[dict[str, Any]] = []
         self.val_metrics = ctr_metrics(f"{self.metric_prefix}val/")
@@ -107,6 +115,8 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self._linears = [m for m in self.modules() if isinstance(m, nn.Linear)]
         for layer in self._penalised:
             layer.keep_rows = bool(self.embedding_l2)  # the L2 reuses the forward's rows
+        if self.compile_step and self._objective is None:
+            self._objective = compiled(self.training_objective)
 
     def regularization(self, ids: Tensor) -> Tensor:
         """Embedding L2 on the rows this batch used, plus network L2 on Linear weights."""
@@ -119,11 +129,15 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
             penalty = penalty + self.net_l2 * linear.weight.pow(2).sum()
         return penalty
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def training_objective(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """``(loss, loss + penalty)`` of a batch: the log loss, and what a step minimises."""
         logits = self(batch["ids"], batch["numeric"]).float()
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
-        self.log_training_loss(f"{self.metric_prefix}train/loss", loss, rows=len(logits))
-        objective = loss + self.regularization(batch["ids"])
+        return loss, loss + self.regularization(batch["ids"])
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss, objective = (self._objective or self.training_objective)(batch)
+        self.log_training_loss(f"{self.metric_prefix}train/loss", loss, rows=len(batch["label"]))
         if not self.automatic_optimization:
             self.step_sparse_and_dense(objective)
         return objective

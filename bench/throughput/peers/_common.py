@@ -15,6 +15,11 @@ LR = 1e-3
 DENSE = [f"I{i}" for i in range(1, 14)]
 SPARSE = [f"C{i}" for i in range(1, 27)]
 COLUMNS = ["label"] + DENSE + SPARSE  # raw Criteo TSV layout, no header
+# The "regularised" preset (bench/throughput/litctr_entry.py PRESETS), given to each peer in
+# its own terms: batch norm and dropout in the MLP, the library's own embedding L2.
+BATCH_NORM = True
+DROPOUT = 0.2
+EMBEDDING_L2 = 0.05
 
 
 def peak_rss_mb() -> float:
@@ -35,7 +40,11 @@ def parse_args():
     p.add_argument("--data", required=True, help="headerless Criteo-shaped TSV")
     p.add_argument("--model", required=True, choices=["deepfm", "nfm", "fm"])
     p.add_argument("--json", required=True, help="where to write the result JSON")
-    return p.parse_args()
+    p.add_argument("--preset", choices=["bare", "regularised"], default="bare")
+    args = p.parse_args()
+    if args.preset == "regularised" and args.model != "deepfm":
+        p.error("the regularised preset is defined for deepfm only")
+    return args
 
 
 def pin_threads():
@@ -52,11 +61,12 @@ def guard_stdout():
     return real
 
 
-def report(out, json_path, library, version, model, rows, preprocess_s, train_s):
+def report(out, json_path, library, version, model, rows, preprocess_s, train_s, preset="bare"):
     result = {
         "library": library,
         "version": version,
         "model": model,
+        "preset": preset,
         "rows": int(rows),
         "preprocess_s": round(preprocess_s, 3),
         "train_s": round(train_s, 3),

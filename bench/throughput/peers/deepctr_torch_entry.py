@@ -38,7 +38,11 @@ if args.model == "nfm":
     model = NFM(columns, columns, dnn_hidden_units=C.HIDDEN, task="binary", device="cpu")
 else:
     hidden = C.HIDDEN if args.model == "deepfm" else ()
-    model = DeepFM(columns, columns, dnn_hidden_units=hidden, task="binary", device="cpu")
+    regularised = {}
+    if args.preset == "regularised":
+        # l2_reg_embedding: DeepCTR-Torch's L2 over the whole embedding tables, every step.
+        regularised = {"dnn_use_bn": C.BATCH_NORM, "dnn_dropout": C.DROPOUT, "l2_reg_embedding": C.EMBEDDING_L2}
+    model = DeepFM(columns, columns, dnn_hidden_units=hidden, task="binary", device="cpu", **regularised)
 model.compile(torch.optim.Adam(model.parameters(), lr=C.LR), "binary_crossentropy")
 
 # --- train (timed): fit() only, one epoch, no validation, no metrics
@@ -47,4 +51,14 @@ t0 = time.perf_counter()
 model.fit(model_input, labels, batch_size=C.BATCH, epochs=1, verbose=0)
 train_s = time.perf_counter() - t0
 
-C.report(out, args.json, "deepctr-torch", deepctr_torch.__version__, args.model, len(data), preprocess_s, train_s)
+C.report(
+    out,
+    args.json,
+    "deepctr-torch",
+    deepctr_torch.__version__,
+    args.model,
+    len(data),
+    preprocess_s,
+    train_s,
+    args.preset,
+)

@@ -66,11 +66,14 @@ class DeepFM(ZooModel):
         super().__init__(feature_map, model_id="DeepFM", **kwargs)
         self.embedding_layer = FeatureEmbedding(feature_map, C.EMBED_DIM)
         self.fm = FactorizationMachine(feature_map)
+        regularised = kwargs["preset"] == "regularised"
         self.mlp = MLP_Block(
             input_dim=feature_map.sum_emb_out_dim(),
             output_dim=1,
             hidden_units=list(C.HIDDEN),
             hidden_activations="ReLU",
+            batch_norm=C.BATCH_NORM and regularised,
+            dropout_rates=C.DROPOUT if regularised else 0.0,
         )
         self.finish()
 
@@ -135,8 +138,17 @@ try:
         feature_map, stage="train", train_data=train_path, batch_size=C.BATCH, shuffle=True, data_format="parquet"
     )
     model_cls = {"deepfm": DeepFM, "nfm": NFM, "fm": FM}[args.model]
+    # embedding_regularizer: FuxiCTR's L2 over the whole embedding tables, every step.
+    regularizer = C.EMBEDDING_L2 if args.preset == "regularised" else None
     model = model_cls(
-        feature_map, gpu=-1, verbose=0, model_root=work, metrics=["logloss"], eval_steps=10**12
+        feature_map,
+        gpu=-1,
+        verbose=0,
+        model_root=work,
+        metrics=["logloss"],
+        eval_steps=10**12,
+        preset=args.preset,
+        embedding_regularizer=regularizer,
     )  # never reaches an evaluation step
 
     # --- train (timed): BaseModel.fit(), one epoch (includes the loader's per-epoch Ray shuffle)
@@ -148,4 +160,4 @@ try:
 finally:
     shutil.rmtree(work, ignore_errors=True)
 
-C.report(out, args.json, "fuxictr", fuxictr.__version__, args.model, rows, preprocess_s, train_s)
+C.report(out, args.json, "fuxictr", fuxictr.__version__, args.model, rows, preprocess_s, train_s, args.preset)
