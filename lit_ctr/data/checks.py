@@ -15,7 +15,7 @@ import polars as pl
 
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.readers import RawTable
-from lit_ctr.data.schema import Field, Schema
+from lit_ctr.data.schema import SCALED_TRANSFORMS, Field, Schema
 
 
 def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> pl.DataFrame:
@@ -150,11 +150,17 @@ def _raise_bad_numeric(table: RawTable, f: Field) -> None:
 
 def _numeric_value(x: pl.Expr, f: Field) -> pl.Expr:
     """The model's value of numeric field ``f`` from its parsed Float64 ``x`` (null = missing):
-    a bucket string for ``bucketize``, else a Float32 with missing as ``fill_value``."""
+    a bucket string for ``bucketize``; the Float64 value, null kept, for ``standard`` and
+    ``minmax`` (:func:`lit_ctr.data.scaling.scaled` finishes it when encoding); else a
+    Float32, clipped to ``clip``, with missing as ``fill_value``."""
     if f.transform == "bucketize":
         return pl.when(x > 2).then((x.log() ** 2).floor()).otherwise(x).cast(pl.Int64).cast(pl.String)
+    if f.transform in SCALED_TRANSFORMS:  # scaled when encoded, with the training split's statistics
+        return x
     if f.transform == "log1p":
         x = x.sign() * x.abs().log1p()
+    if f.clip is not None:
+        x = x.clip(f.clip[0], f.clip[1])
     return x.fill_null(f.fill_value).cast(pl.Float32)
 
 

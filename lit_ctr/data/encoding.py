@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ import polars as pl
 
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.files import FdReader, read_exactly, write_all
-from lit_ctr.data.schema import Schema
+from lit_ctr.data.scaling import NumericStats, scaled
+from lit_ctr.data.schema import SCALED_TRANSFORMS, Schema
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, RESERVED_IDS, Vocabulary
 
 
@@ -63,6 +65,7 @@ class Encoder:
         self._pl_id_dtype = pl.Int32 if self.id_dtype == np.int32 else pl.Int64
         self._lookups = [_Lookup(vocab.values) for vocab in vocabulary.fields]
         self._offsets = vocabulary.offsets
+        self._numeric_stats = vocabulary.numeric
 
     def __call__(self, frame: pl.DataFrame) -> EncodedArrays:
         n = frame.height
@@ -79,17 +82,30 @@ class Encoder:
                 lookup.seen(column)
         else:
             ids = np.zeros((n, 0), dtype=self.id_dtype)
-        numeric, labels = numeric_and_labels(frame, self.schema)
+        numeric, labels = numeric_and_labels(frame, self.schema, self._numeric_stats)
         return EncodedArrays(np.ascontiguousarray(ids, dtype=self.id_dtype), numeric, labels)
 
 
-def numeric_and_labels(frame: pl.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray | None]:
+def numeric_and_labels(
+    frame: pl.DataFrame, schema: Schema, stats: Mapping[str, NumericStats] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """A prepared frame's numeric values ``[N, F_num]`` float32 (C order) and labels
-    ``[N]`` float32, or ``None`` without a label column."""
-    names = [f.name for f in schema.numeric]
+    ``[N]`` float32, or ``None`` without a label column.
+
+    ``standard`` and ``minmax`` fields are scaled with ``stats`` (field name → the
+    training split's :class:`~lit_ctr.data.scaling.NumericStats`), which they require.
+    """
+    columns = []
+    for f in schema.numeric:
+        if f.transform in SCALED_TRANSFORMS:
+            if stats is None or f.name not in stats:
+                raise ValueError(f"numeric field {f.name!r} ({f.transform}) needs its training statistics")
+            columns.append(scaled(pl.col(f.name), f, stats[f.name]).alias(f.name))
+        else:
+            columns.append(pl.col(f.name))
     numeric = (
-        frame.select(names).to_numpy(order="c").astype(np.float32, copy=False)
-        if names
+        frame.select(columns).to_numpy(order="c").astype(np.float32, copy=False)
+        if columns
         else np.zeros((frame.height, 0), dtype=np.float32)
     )
     labels = frame[schema.label].to_numpy().astype(np.float32) if schema.label in frame.columns else None

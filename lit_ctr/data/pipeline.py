@@ -39,6 +39,7 @@ from lit_ctr.data.files import read_json, write_json
 from lit_ctr.data.progress import Progress, size
 from lit_ctr.data.read_ahead import read_ahead
 from lit_ctr.data.readers import expand_paths, file_header, read_tables
+from lit_ctr.data.scaling import scaled_fields
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
 
@@ -207,7 +208,8 @@ class Pipeline:
     def _write_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:
         """Encode every split into ``tmp``, chunk by chunk.
 
-        With separate split files the train split is read once: its values are counted
+        With separate split files the train split is read once (twice with ``standard`` or
+        ``minmax`` numeric fields, whose statistics come first): its values are counted
         and written as per-field codes in the same pass, and the codes are mapped to ids
         in place once the vocabulary is fitted; valid and test are then encoded. With one
         ``path`` cut by fractions, the rows are counted, the train rows' values counted,
@@ -225,11 +227,12 @@ class Pipeline:
             routes: np.ndarray | None = None
             routed: list[str] = []
             train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric)
-            self._write(
-                {"train": train},
-                read_ahead(self._chunks(inputs["train"], 1, self._format("train", inputs))),
-                self._coder(counter),
-            )
+            scaled = bool(scaled_fields(self.schema))
+            train_chunks = self._chunks(inputs["train"], 2 if scaled else 1, self._format("train", inputs))
+            if scaled:  # standard/minmax need the split's statistics before its first row is written
+                for frame in train_chunks:
+                    counter.update_numeric(frame)
+            self._write({"train": train}, read_ahead(train_chunks), self._coder(counter))
             written["train"] = train
             train_rows = train.rows
         else:
@@ -311,10 +314,13 @@ class Pipeline:
         _write_meta(tmp, description, written, vocabulary.sizes, num_numeric)
 
     def _coder(self, counter: VocabularyCounter) -> Callable[[pl.DataFrame], EncodedArrays]:
-        """Training chunks → arrays whose ``ids`` are ``counter``'s value codes (counted)."""
+        """Training chunks → arrays whose ``ids`` are ``counter``'s value codes (counted) and
+        whose scaled numeric fields use the statistics ``counter`` holds now."""
+
+        stats = counter.numeric_stats()  # complete: counted in a pass before this one
 
         def code(frame: pl.DataFrame) -> EncodedArrays:
-            return EncodedArrays(counter.codes(frame), *numeric_and_labels(frame, self.schema))
+            return EncodedArrays(counter.codes(frame), *numeric_and_labels(frame, self.schema, stats))
 
         return code
 

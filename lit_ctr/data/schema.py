@@ -9,6 +9,8 @@ Written in YAML under the datamodule's ``init_args.schema``::
         - {name: user}                        # categorical by default
         - {name: I1, kind: numeric, transform: bucketize}
         - {name: price, kind: numeric, transform: log1p, fill_value: 0.0}
+        - {name: age, kind: numeric, transform: standard, clip: [-3.0, 3.0]}
+        - {name: rating, kind: numeric, transform: minmax}
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any, Literal
 from lit_ctr.data.errors import SchemaError
 
 FieldKind = Literal["categorical", "numeric"]
-NumericTransform = Literal["none", "log1p", "bucketize"]
+NumericTransform = Literal["none", "log1p", "bucketize", "standard", "minmax"]
+SCALED_TRANSFORMS = ("standard", "minmax")
+"""Transforms whose statistics are fitted on the training split."""
 FileKind = Literal["auto", "csv", "tsv", "parquet", "libfm"]
 
 
@@ -38,9 +42,18 @@ class Field:
         transform: for numeric fields: ``none``; ``log1p``, the signed
             ``sign(x)·ln(1 + |x|)`` (defined for negative counts too); or ``bucketize``,
             which makes the value categorical with the Criteo log² rule
-            ``floor(ln(x)^2)`` for x > 2 and ``int(x)`` otherwise.
+            ``floor(ln(x)^2)`` for x > 2 and ``int(x)`` otherwise; ``standard``,
+            ``(x - mean) / std``, or ``minmax``, ``(x - min) / (max - min)``, with the
+            mean, population standard deviation, min and max of the field's present
+            values in the training split (a constant field divides by 1). The statistics
+            are part of the preprocessing: checkpoints and exports carry them and scoring
+            applies them unchanged.
         fill_value: what the model sees for a missing numeric cell (bucketized fields
-            get the field's missing id instead).
+            get the field's missing id instead); for ``standard`` and ``minmax`` it is
+            the scaled value (0.0: the training mean, or the training minimum).
+        clip: numeric fields other than ``bucketize``: ``[low, high]``, bounds the model's
+            value is clipped to after the transform (e.g. ``[-3, 3]`` standard
+            deviations for outliers); ``None`` (the default) does not clip.
     """
 
     name: str
@@ -48,6 +61,7 @@ class Field:
     min_count: int = 1
     transform: NumericTransform = "none"
     fill_value: float = 0.0
+    clip: list[float] | None = None
 
     @property
     def is_categorical(self) -> bool:
@@ -104,12 +118,17 @@ class Schema:
             seen[f.name] = i
             if f.kind not in ("categorical", "numeric"):
                 raise SchemaError(f"{where}: kind must be 'categorical' or 'numeric', got {f.kind!r}")
-            if f.transform not in ("none", "log1p", "bucketize"):
-                raise SchemaError(f"{where}: transform must be 'none', 'log1p' or 'bucketize', got {f.transform!r}")
+            if f.transform not in ("none", "log1p", "bucketize", *SCALED_TRANSFORMS):
+                raise SchemaError(
+                    f"{where}: transform must be 'none', 'log1p', 'bucketize', 'standard' or 'minmax', "
+                    f"got {f.transform!r}"
+                )
             if f.kind == "categorical" and f.transform != "none":
                 raise SchemaError(f"{where}: transform applies to numeric fields only")
             if isinstance(f.min_count, bool) or not isinstance(f.min_count, int) or f.min_count < 1:
                 raise SchemaError(f"{where}: min_count must be an integer >= 1, got {f.min_count!r}")
+            if f.clip is not None:
+                f.clip = _clip_bounds(where, f)
             if not _is_float32(f.fill_value):
                 raise SchemaError(
                     f"{where}: fill_value must be a finite number within float32 range, got {f.fill_value!r}"
@@ -139,6 +158,9 @@ class Schema:
         steer inference and are left out, so an inferred schema hashes like a written one."""
         data = dataclasses.asdict(self)
         del data["exclude"], data["keep"]
+        for f in data["fields"]:  # absent when unset: schemas written before clip existed keep their cache keys
+            if f["clip"] is None:
+                del f["clip"]
         return data
 
     @classmethod
@@ -167,6 +189,19 @@ def _as_field(i: int, spec: Any) -> Field:
     if "name" not in spec:
         raise SchemaError(f"schema.fields[{i}]: expected a name")
     return Field(**spec)
+
+
+def _clip_bounds(where: str, f: Field) -> list[float]:
+    """``f.clip`` checked: two float32 numbers, low <= high, on a numeric field that stays numeric."""
+    if f.kind != "numeric" or f.transform == "bucketize":
+        raise SchemaError(f"{where}: clip applies to numeric fields that are not bucketized")
+    bounds = f.clip
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(_is_float32(b) for b in bounds):
+        raise SchemaError(f"{where}: clip must be [low, high], two finite numbers, got {bounds!r}")
+    low, high = (float(b) for b in bounds)
+    if low > high:
+        raise SchemaError(f"{where}: clip must be [low, high] with low <= high, got {bounds!r}")
+    return [low, high]
 
 
 def _name_problem(name: Any) -> str | None:

@@ -9,6 +9,7 @@ laid end to end: field ``i`` owns global ids ``[offsets[i], offsets[i] + sizes[i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import polars as pl
 
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.errors import DataError
+from lit_ctr.data.scaling import NumericStats, NumericStatsCounter
 from lit_ctr.data.schema import Schema
 
 OOV_ID = 0
@@ -38,9 +40,11 @@ class FieldVocabulary:
 
 @dataclass
 class Vocabulary:
-    """Vocabularies of every categorical field, in schema order."""
+    """Vocabularies of every categorical field, in schema order, and the training
+    statistics of every ``standard``/``minmax`` numeric field (by name)."""
 
     fields: list[FieldVocabulary]
+    numeric: dict[str, NumericStats] = dataclass_field(default_factory=dict)
 
     @property
     def sizes(self) -> list[int]:
@@ -68,11 +72,17 @@ class Vocabulary:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and strings: safe for JSON and ``torch.load(weights_only=True)``."""
-        return {"fields": [{"name": f.name, "values": list(f.values)} for f in self.fields]}
+        data: dict[str, Any] = {"fields": [{"name": f.name, "values": list(f.values)} for f in self.fields]}
+        if self.numeric:  # absent without scaled fields: earlier vocabularies keep their fingerprints
+            data["numeric"] = {name: stats.to_dict() for name, stats in self.numeric.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Vocabulary:
-        return cls([FieldVocabulary(f["name"], list(f["values"])) for f in data["fields"]])
+        return cls(
+            [FieldVocabulary(f["name"], list(f["values"])) for f in data["fields"]],
+            {name: NumericStats.from_dict(stats) for name, stats in data.get("numeric", {}).items()},
+        )
 
 
 def fit_vocabulary(train: list[pl.DataFrame], schema: Schema) -> Vocabulary:
@@ -106,10 +116,22 @@ class VocabularyCounter:
         self._codes = [ValueCodes() for _ in self.fields]
         self._counts = [np.zeros(0, dtype=np.uint64) for _ in self.fields]
         self._kept_codes: list[np.ndarray] | None = None
+        self._numeric = NumericStatsCounter(schema)
 
     def update(self, frame: pl.DataFrame) -> None:
-        """Add the counts of one prepared frame (categorical columns as strings, null = missing)."""
+        """Add the counts of one prepared frame (categorical columns as strings, null = missing)
+        and its values of the scaled numeric fields."""
         self._count(frame)
+        self._numeric.update(frame)
+
+    def update_numeric(self, frame: pl.DataFrame) -> None:
+        """Add one prepared frame's values of the scaled numeric fields only (a pass before
+        :meth:`codes`, which counts the categorical values)."""
+        self._numeric.update(frame)
+
+    def numeric_stats(self) -> dict[str, NumericStats]:
+        """The scaled numeric fields' statistics so far (name → :class:`NumericStats`)."""
+        return self._numeric.stats()
 
     def codes(self, frame: pl.DataFrame) -> np.ndarray:
         """Count one prepared frame's values and return their codes: ``[rows, F_cat]``
@@ -157,7 +179,7 @@ class VocabularyCounter:
         kept = pl.collect_all(queries)  # fields in parallel
         fields = [FieldVocabulary(f.name, k["value"].to_list()) for f, k in zip(self.fields, kept)]
         self._kept_codes = [k["code"].to_numpy() for k in kept]
-        return Vocabulary(fields)
+        return Vocabulary(fields, self._numeric.stats())
 
     def code_ids(self, offsets: list[int], dtype: np.dtype) -> list[np.ndarray]:
         """Per field, the global id of every code (:meth:`vocabulary` first): an array
