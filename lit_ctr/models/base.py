@@ -12,10 +12,12 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from lit_ctr.checkpoint import CHECKPOINT_KEY, find_preprocessing, model_entry
+from lit_ctr.errors import ConfigError
 from lit_ctr.layers.checks import check_int_at_least, check_non_negative
 from lit_ctr.layers.embedding import FeatureEmbedding
 from lit_ctr.layers.linear import FeaturesLinear
 from lit_ctr.layers.penalised_rows import PenalisedRows
+from lit_ctr.layers.pooling import multi_field_layout
 from lit_ctr.models._speed import HookNameShortcut, prefer_fused
 from lit_ctr.models.loss_window import LossWindows
 from lit_ctr.models.metrics import ctr_metrics
@@ -45,6 +47,10 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         sparse_optimizer: builds the tables' optimizer when ``sparse`` (SparseAdam by default).
         lr_scheduler: a schedule per optimizer, stepped once an epoch; ``ReduceLROnPlateau``
             (``mode: max``) watches ``val/auc``, or its own ``monitor``.
+        multi_fields: the multi-valued fields' ``{max_len, pooling}``, in order (the last
+            ``len(multi_fields)`` of ``field_dims``); linked from the datamodule by the CLI.
+            Each takes ``max_len`` columns of ``ids`` (padded with negative ids) and is pooled
+            into one field by the shared layers, so ``ids`` is ``[batch, F_single + Σ max_len]``.
     """
 
     metric_prefix = ""  # of every metric name: "" logs train/loss, val/auc, ...
@@ -60,12 +66,21 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         sparse: bool = False,
         sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
         lr_scheduler: LRSchedulerCallable | None = None,
+        multi_fields: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer", "lr_scheduler"])
         # Linked values must be written explicitly, or checkpoints may hold nulls.
         self.field_dims = self.hparams["field_dims"] = [int(d) for d in field_dims]
         self.num_numeric = self.hparams["num_numeric"] = int(num_numeric)
+        layout = multi_field_layout("multi_fields", multi_fields)
+        if len(layout) > len(self.field_dims):
+            raise ConfigError(
+                f"model.multi_fields: {len(layout)} multi-valued fields but only {len(self.field_dims)} field_dims"
+            )
+        self.multi_fields = self.hparams["multi_fields"] = [
+            {"max_len": f.max_len, "pooling": f.pooling} for f in layout
+        ]
         self.embed_dim = check_int_at_least("embed_dim", embed_dim, 1)
         self.embedding_l2 = check_non_negative("embedding_l2", embedding_l2)
         self.net_l2 = check_non_negative("net_l2", net_l2)
@@ -89,11 +104,11 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
     def feature_embedding(self, dim: int) -> FeatureEmbedding:
         """The embedding layer for this data's fields, ``[batch, F, dim]``; every model builds its
         vectors with it, so every field kind the data offers reaches every model."""
-        return FeatureEmbedding(self.field_dims, self.num_numeric, dim)
+        return FeatureEmbedding(self.field_dims, self.num_numeric, dim, multi_fields=self.multi_fields)
 
     def features_linear(self) -> FeaturesLinear:
         """The first-order term ``b + Σ w_i x_i`` for this data's fields, ``[batch]``."""
-        return FeaturesLinear(self.field_dims, self.num_numeric)
+        return FeaturesLinear(self.field_dims, self.num_numeric, multi_fields=self.multi_fields)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""
