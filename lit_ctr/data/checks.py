@@ -3,7 +3,7 @@
 :func:`prepare` checks every value of one :class:`~lit_ctr.data.readers.RawTable` against
 the schema and types it, in polars: the label as 0/1, numeric fields as transformed
 floats, categorical fields (bucketized numerics included) as strings with null for
-missing. The first bad cell raises a :class:`~lit_ctr.data.errors.DataError` naming its
+missing, multi fields as lists of strings (null for a missing cell). The first bad cell raises a :class:`~lit_ctr.data.errors.DataError` naming its
 file, line and column.
 """
 
@@ -32,7 +32,18 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
     # to name the first bad cell.
     categorical = [f for f in schema.fields if f.kind == "categorical"]
     numeric = [f for f in schema.fields if f.kind == "numeric"]
-    texts = frame.select([pl.col(f.name).str.strip_chars() for f in categorical] + [pl.col(f.name) for f in numeric])
+    for f in categorical + numeric:
+        if f.name in frame.columns and frame.schema[f.name].is_nested():
+            raise DataError(
+                f"holds lists; only a multi field (kind: multi) takes several values, got {frame.schema[f.name]}",
+                column=f.name,
+                file=table.file,
+            )
+    texts = frame.select(
+        [pl.col(f.name).str.strip_chars() for f in categorical]
+        + [pl.col(f.name) for f in numeric]
+        + [_values(pl.col(f.name), f, frame.schema[f.name]).alias(f.name) for f in schema.multi]
+    )
     parsed = texts.select(pl.col(f.name).cast(pl.Float64, strict=False) for f in numeric)
     failing = _failing(texts, parsed, numeric)
     if failing:
@@ -45,9 +56,25 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
     for f in schema.fields:
         if f.kind == "categorical":
             columns[f.name] = pl.when(pl.col(f.name) != "").then(pl.col(f.name))
+        elif f.kind == "multi":
+            columns[f.name] = pl.col(f.name)
         else:
             columns[f.name] = _numeric_value(pl.col(f.name), f)
     return typed.select(value.alias(name) for name, value in columns.items())
+
+
+def _values(raw: pl.Expr, f: Field, dtype: pl.DataType) -> pl.Expr:
+    """A multi field's cell as a list of its values (stripped, empty ones dropped): a text
+    cell split at ``f.separator``, a list cell as it is. A missing cell (null, or empty
+    text) stays null: the model sees the field's missing id. An empty list stays empty:
+    the field pools to nothing (the zero vector)."""
+    if dtype.is_nested():
+        values = raw
+    else:
+        text = raw.str.strip_chars()
+        values = pl.when(text != "").then(text.str.split(f.separator, inclusive=False))
+    element = pl.element().str.strip_chars()
+    return values.list.eval(element.filter(element.is_not_null() & (element != "")))
 
 
 def _failing(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[Field]:

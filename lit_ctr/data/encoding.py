@@ -22,9 +22,10 @@ import polars as pl
 
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.files import FdReader, read_exactly, write_all
+from lit_ctr.data.multi import pad_lists
 from lit_ctr.data.scaling import NumericStats, scaled
 from lit_ctr.data.schema import SCALED_TRANSFORMS, Schema
-from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, RESERVED_IDS, Vocabulary
+from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, PAD_ID, RESERVED_IDS, Vocabulary
 
 
 @dataclass
@@ -66,22 +67,37 @@ class Encoder:
         self._lookups = [_Lookup(vocab.values) for vocab in vocabulary.fields]
         self._offsets = vocabulary.offsets
         self._numeric_stats = vocabulary.numeric
+        self.truncated: dict[str, int] = {}  # multi field → rows whose list was longer than max_len
 
     def __call__(self, frame: pl.DataFrame) -> EncodedArrays:
         n = frame.height
-        if self._lookups:
+        single = self.schema.categorical
+        parts = []
+        if single:
+            lookups = self._lookups[: len(single)]
             codes = frame.select(
-                lookup.codes(pl.col(f.name)).alias(f"code{i}")
-                for i, (f, lookup) in enumerate(zip(self.schema.categorical, self._lookups))
+                lookup.codes(pl.col(f.name)).alias(f"code{i}") for i, (f, lookup) in enumerate(zip(single, lookups))
             )
-            ids = codes.select(
-                (lookup.ids(pl.col(f"code{i}")) + offset).cast(self._pl_id_dtype).alias(f"id{i}")
-                for i, (lookup, offset) in enumerate(zip(self._lookups, self._offsets))
-            ).to_numpy(order="c")
-            for lookup, column in zip(self._lookups, codes.iter_columns()):
+            parts.append(
+                codes.select(
+                    (lookup.ids(pl.col(f"code{i}")) + offset).cast(self._pl_id_dtype).alias(f"id{i}")
+                    for i, (lookup, offset) in enumerate(zip(lookups, self._offsets))
+                ).to_numpy(order="c")
+            )
+            for lookup, column in zip(lookups, codes.iter_columns()):
                 lookup.seen(column)
-        else:
-            ids = np.zeros((n, 0), dtype=self.id_dtype)
+        for f, lookup, offset in zip(
+            self.schema.multi, self._lookups[len(single) :], self._offsets[len(single) :], strict=True
+        ):
+            codes_list = frame.select(lookup.list_codes(pl.col(f.name)).alias("codes")).to_series()
+            ids_list = (
+                codes_list.to_frame().select(pl.col("codes").list.eval(lookup.ids(pl.element()) + offset)).to_series()
+            )
+            padded, truncated = pad_lists(ids_list, f, pad=PAD_ID, missing=MISSING_ID + offset, dtype=self.id_dtype)
+            self.truncated[f.name] = self.truncated.get(f.name, 0) + truncated
+            parts.append(padded)
+            lookup.seen(codes_list.explode().drop_nulls())
+        ids = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), dtype=self.id_dtype)
         numeric, labels = numeric_and_labels(frame, self.schema, self._numeric_stats)
         return EncodedArrays(np.ascontiguousarray(ids, dtype=self.id_dtype), numeric, labels)
 
@@ -138,6 +154,12 @@ class _Lookup:
             return column.replace_strict(self.values, positions, default=self.size, return_dtype=pl.UInt32)
         return self._mapping.codes(column)
 
+    def list_codes(self, column: pl.Expr) -> pl.Expr:
+        """:meth:`codes` of every value of a list column (a multi field)."""
+        if self._mapping is None:
+            return column.list.eval(self.codes(pl.element()))
+        return self._mapping.list_codes(column)
+
     def ids(self, codes: pl.Expr) -> pl.Expr:
         """Field-local ids (Int64) of :meth:`codes`."""
         return (
@@ -160,22 +182,31 @@ class _Lookup:
 _UNSEEN_CODES = 1_000_000
 
 
-def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1 << 16) -> None:
-    """Rewrite an ``ids.npy`` of per-field value codes (int32, ``-1`` = missing) as ids.
+def map_codes_to_ids(
+    path: Path, code_ids: list[np.ndarray], column_fields: list[int] | None = None, block_rows: int = 1 << 16
+) -> None:
+    """Rewrite an ``ids.npy`` of per-field value codes (int32, ``-1`` = missing, ``-2`` =
+    a multi field's padding) as ids.
 
-    Column ``j`` becomes ``code_ids[j][code]``
+    Column ``j`` of field ``k = column_fields[j]`` (default: column ``j`` is field ``j``;
+    a multi field has ``max_len`` columns) becomes ``code_ids[k][code]``, padding ``PAD_ID``
     (:meth:`~lit_ctr.data.vocabulary.VocabularyCounter.code_ids`). The file is read and
     written back in blocks of ``block_rows`` rows with plain reads and writes, on all
     cores, so resident memory stays at a few blocks; in place when the ids are int32,
     else into a new file moved over it.
     """
     dtype = code_ids[0].dtype if code_ids else np.dtype(np.int32)
-    # All fields' tables end to end, each with its missing id first: a block of codes
-    # becomes ids with one add and one gather in memory order (a gather per column
-    # strides over the whole block once per field).
-    lookup = np.concatenate([np.concatenate([t[-1:], t[:-1]]) for t in code_ids]) if code_ids else np.zeros(0, dtype)
+    # All fields' tables end to end, each with the padding id and its missing id first: a
+    # block of codes becomes ids with one add and one gather in memory order (a gather per
+    # column strides over the whole block once per field).
+    pad = np.full(1, PAD_ID, dtype)
+    lookup = (
+        np.concatenate([np.concatenate([pad, t[-1:], t[:-1]]) for t in code_ids]) if code_ids else np.zeros(0, dtype)
+    )
     index_dtype = np.int32 if len(lookup) < 2**31 else np.int64
-    base = (np.cumsum([0] + [len(t) for t in code_ids[:-1]]) + 1).astype(index_dtype)
+    field_base = np.cumsum([0] + [len(t) + 1 for t in code_ids[:-1]]) + 2
+    columns = column_fields if column_fields is not None else list(range(len(code_ids)))
+    base = field_base[columns].astype(index_dtype) if code_ids else np.zeros(0, index_dtype)
     source = os.open(path, os.O_RDWR)
     target = None
     try:
@@ -199,7 +230,7 @@ def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1
             codes = np.empty((min(block_rows, rows - first), width), dtype=np.int32)
             read_exactly(source, codes, header.offset + first * width * 4, path)
             index = codes.astype(index_dtype, copy=False)
-            index += base  # codes are at least -1: each field's missing id sits at its base - 1
+            index += base  # codes are at least -2: each field's missing id sits at its base - 1, padding at - 2
             ids = np.take(lookup, index)
             write_all(out, ids.data, out_start + first * width * dtype.itemsize)
 

@@ -36,6 +36,7 @@ from lit_ctr.data.checks import prepare
 from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, numeric_and_labels
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json, write_json
+from lit_ctr.data.multi import column_fields, log_truncated
 from lit_ctr.data.progress import Progress, size
 from lit_ctr.data.read_ahead import read_ahead
 from lit_ctr.data.readers import expand_paths, file_header, read_tables
@@ -216,7 +217,7 @@ class Pipeline:
         then every row is encoded and routed to its split.
         """
         counter = VocabularyCounter(self.schema)
-        num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
+        num_ids, num_numeric = self.schema.id_columns, len(self.schema.numeric)
         written: dict[str, cache.SplitWriter] = {}
         if self.path is None:
             sources = {
@@ -233,6 +234,7 @@ class Pipeline:
                 for frame in train_chunks:
                     counter.update_numeric(frame)
             self._write({"train": train}, read_ahead(train_chunks), self._coder(counter))
+            log_truncated("train", self.schema, counter.truncated)
             written["train"] = train
             train_rows = train.rows
         else:
@@ -262,7 +264,11 @@ class Pipeline:
         field_dims = vocabulary.sizes
         if written:
             start = time.perf_counter()
-            map_codes_to_ids(tmp / "train" / "ids.npy", counter.code_ids(vocabulary.offsets, vocabulary.id_dtype))
+            map_codes_to_ids(
+                tmp / "train" / "ids.npy",
+                counter.code_ids(vocabulary.offsets, vocabulary.id_dtype),
+                column_fields(self.schema),
+            )
             log.info("lit-ctr: mapped the train split's values to ids in %.1f s", time.perf_counter() - start)
         del counter  # a count per distinct training value: not needed while encoding
         encoder = Encoder(self.schema, vocabulary) if sources else None
@@ -275,6 +281,7 @@ class Pipeline:
                 split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits
             }
             self._write(writers, read_ahead(chunks), encoder, routes if source == "all" else None)
+            log_truncated(" and ".join(splits), self.schema, encoder.truncated)
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:
@@ -288,13 +295,14 @@ class Pipeline:
         vocabulary = self.vocabulary
         assert vocabulary is not None
         encoder = Encoder(self.schema, vocabulary)
-        num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
+        num_ids, num_numeric = self.schema.id_columns, len(self.schema.numeric)
         write_json(tmp / "vocabulary.json", vocabulary.to_dict())
         written: dict[str, cache.SplitWriter] = {}
         for split, paths in inputs.items():
             if split != "all":
                 writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
                 self._write({split: writer}, read_ahead(self._chunks(paths, 1, self._format(split, inputs))), encoder)
+                log_truncated(split, self.schema, encoder.truncated)
                 written[split] = writer
         if self.path is not None:
             chunks = self._chunks(inputs["all"], 2, self._format("all", inputs))  # count rows, encode
@@ -306,6 +314,7 @@ class Pipeline:
             }
             if writers:
                 self._write(writers, read_ahead(chunks), encoder, routes)
+                log_truncated(" and ".join(writers), self.schema, encoder.truncated)
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:

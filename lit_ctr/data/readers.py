@@ -82,12 +82,21 @@ def as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     (``7.0`` → ``"7"``), so integer ids that arrive as floats (a Parquet float column, a
     pandas column with a missing cell, a dict with ``7.0``) find the ids of their integers;
     other floats keep polars' shortest text (``0.5``). Text files keep the text as written.
+    A list column (a multi field in Parquet or in-memory rows) stays a list, of its values'
+    text by the same rule.
     """
-    value = pl.col(column)
+    return _text(pl.col(column), dtype).alias(column)
+
+
+def _text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, (pl.List, pl.Array)):
+        inner = dtype.inner
+        assert inner is not None  # a list type always has one
+        return value.cast(pl.List(inner)).list.eval(_text(pl.element(), inner))  # type: ignore[arg-type]
     if not dtype.is_float():
         return value.cast(pl.String)
     whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**63)
-    return pl.when(whole).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String)).alias(column)
+    return pl.when(whole).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String))
 
 
 def expand_paths(pattern: str | Path) -> list[Path]:

@@ -11,6 +11,7 @@ Written in YAML under the datamodule's ``init_args.schema``::
         - {name: price, kind: numeric, transform: log1p, fill_value: 0.0}
         - {name: age, kind: numeric, transform: standard, clip: [-3.0, 3.0]}
         - {name: rating, kind: numeric, transform: minmax}
+        - {name: genres, kind: multi, separator: "|", max_len: 20, pooling: mean}
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any, Literal
 
 from lit_ctr.data.errors import SchemaError
 
-FieldKind = Literal["categorical", "numeric"]
+FieldKind = Literal["categorical", "numeric", "multi"]
+Pooling = Literal["sum", "mean", "max"]
+Keep = Literal["first", "last"]
 NumericTransform = Literal["none", "log1p", "bucketize", "standard", "minmax"]
 SCALED_TRANSFORMS = ("standard", "minmax")
 """Transforms whose statistics are fitted on the training split."""
@@ -35,8 +38,10 @@ class Field:
 
     Args:
         name: column name in the file (or the position's name for headerless files).
-        kind: ``categorical`` (string or integer values, one embedding row each) or
-            ``numeric`` (a float).
+        kind: ``categorical`` (string or integer values, one embedding row each),
+            ``numeric`` (a float) or ``multi`` (several categorical values in one cell:
+            a delimited string in CSV/TSV, a list column in Parquet; pooled into one
+            field's vector).
         min_count: categorical values seen fewer times than this in the training split
             share the field's out-of-vocabulary id.
         transform: for numeric fields: ``none``; ``log1p``, the signed
@@ -54,6 +59,12 @@ class Field:
         clip: numeric fields other than ``bucketize``: ``[low, high]``, bounds the model's
             value is clipped to after the transform (e.g. ``[-3, 3]`` standard
             deviations for outliers); ``None`` (the default) does not clip.
+        separator: multi fields: what separates the values in a text cell (default ``|``).
+        max_len: multi fields (required): values kept per row; longer lists are truncated
+            (counted in the log), shorter ones padded.
+        pooling: multi fields: ``sum``, ``mean`` (default) or ``max`` of the values' vectors.
+        keep: multi fields: which values a truncated list keeps, the ``first`` (default)
+            or the ``last`` ``max_len``.
     """
 
     name: str
@@ -62,6 +73,10 @@ class Field:
     transform: NumericTransform = "none"
     fill_value: float = 0.0
     clip: list[float] | None = None
+    separator: str = "|"
+    max_len: int | None = None
+    pooling: Pooling = "mean"
+    keep: Keep = "first"
 
     @property
     def is_categorical(self) -> bool:
@@ -116,14 +131,15 @@ class Schema:
             if f.name == self.label:
                 raise SchemaError(f"{where}: name collides with the label column")
             seen[f.name] = i
-            if f.kind not in ("categorical", "numeric"):
-                raise SchemaError(f"{where}: kind must be 'categorical' or 'numeric', got {f.kind!r}")
+            if f.kind not in ("categorical", "numeric", "multi"):
+                raise SchemaError(f"{where}: kind must be 'categorical', 'numeric' or 'multi', got {f.kind!r}")
+            _check_multi(where, f)
             if f.transform not in ("none", "log1p", "bucketize", *SCALED_TRANSFORMS):
                 raise SchemaError(
                     f"{where}: transform must be 'none', 'log1p', 'bucketize', 'standard' or 'minmax', "
                     f"got {f.transform!r}"
                 )
-            if f.kind == "categorical" and f.transform != "none":
+            if f.kind != "numeric" and f.transform != "none":
                 raise SchemaError(f"{where}: transform applies to numeric fields only")
             if isinstance(f.min_count, bool) or not isinstance(f.min_count, int) or f.min_count < 1:
                 raise SchemaError(f"{where}: min_count must be an integer >= 1, got {f.min_count!r}")
@@ -149,18 +165,40 @@ class Schema:
         return [f for f in self.fields if f.is_categorical]
 
     @property
+    def multi(self) -> list[Field]:
+        """Multi-valued fields, in schema order (their ids follow the categorical ones)."""
+        return [f for f in self.fields if f.kind == "multi"]
+
+    @property
+    def id_fields(self) -> list[Field]:
+        """Fields with a vocabulary, in id-space order: the categorical ones, then the multi ones."""
+        return self.categorical + self.multi
+
+    @property
+    def id_columns(self) -> int:
+        """Columns of the ``ids`` array: one per categorical field, ``max_len`` per multi field."""
+        return len(self.categorical) + sum(int(f.max_len or 0) for f in self.multi)
+
+    def multi_layout(self) -> list[dict[str, Any]]:
+        """The multi fields' ``{name, max_len, pooling}``, in order: the model's ``multi_fields``."""
+        return [{"name": f.name, "max_len": f.max_len, "pooling": f.pooling} for f in self.multi]
+
+    @property
     def numeric(self) -> list[Field]:
         """Fields that stay floats, in schema order."""
-        return [f for f in self.fields if not f.is_categorical]
+        return [f for f in self.fields if f.kind == "numeric" and not f.is_categorical]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for hashing, JSON and checkpoints); ``exclude``/``keep`` only
         steer inference and are left out, so an inferred schema hashes like a written one."""
         data = dataclasses.asdict(self)
         del data["exclude"], data["keep"]
-        for f in data["fields"]:  # absent when unset: schemas written before clip existed keep their cache keys
+        for f in data["fields"]:  # absent when unset: schemas written before these keys keep their cache keys
             if f["clip"] is None:
                 del f["clip"]
+            if f["kind"] != "multi":
+                for key in _MULTI_KEYS:
+                    del f[key]
         return data
 
     @classmethod
@@ -189,6 +227,29 @@ def _as_field(i: int, spec: Any) -> Field:
     if "name" not in spec:
         raise SchemaError(f"schema.fields[{i}]: expected a name")
     return Field(**spec)
+
+
+_MULTI_KEYS = ("separator", "max_len", "pooling", "keep")
+_MULTI_DEFAULTS = {"separator": "|", "max_len": None, "pooling": "mean", "keep": "first"}
+
+
+def _check_multi(where: str, f: Field) -> None:
+    """The multi-field keys: only on multi fields, and valid there."""
+    if f.kind != "multi":
+        set_keys = [k for k in _MULTI_KEYS if getattr(f, k) != _MULTI_DEFAULTS[k]]
+        if set_keys:
+            raise SchemaError(f"{where}: {', '.join(set_keys)} apply to multi fields (kind: multi) only")
+        return
+    if isinstance(f.max_len, bool) or not isinstance(f.max_len, int) or f.max_len < 1:
+        raise SchemaError(f"{where}: a multi field needs max_len, an integer >= 1, got {f.max_len!r}")
+    if not isinstance(f.separator, str) or not f.separator or f.separator in ('"', "\r", "\n"):
+        raise SchemaError(
+            f"{where}: separator must be a non-empty string other than a quote or a line break, got {f.separator!r}"
+        )
+    if f.pooling not in ("sum", "mean", "max"):
+        raise SchemaError(f"{where}: pooling must be 'sum', 'mean' or 'max', got {f.pooling!r}")
+    if f.keep not in ("first", "last"):
+        raise SchemaError(f"{where}: keep must be 'first' or 'last', got {f.keep!r}")
 
 
 def _clip_bounds(where: str, f: Field) -> list[float]:

@@ -3,7 +3,8 @@
 Within a field, id 0 is the out-of-vocabulary id (values unseen in training, or seen
 fewer than ``min_count`` times), id 1 is the missing-value id, and ids 2.. are the kept
 values, most frequent first (ties by value, so fitting is deterministic). Fields are
-laid end to end: field ``i`` owns global ids ``[offsets[i], offsets[i] + sizes[i])``.
+laid end to end: field ``i`` owns global ids ``[offsets[i], offsets[i] + sizes[i])``;
+categorical fields first, then multi-valued ones (whose values are counted one by one).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ import polars as pl
 
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.errors import DataError
+from lit_ctr.data.multi import pad_lists
 from lit_ctr.data.scaling import NumericStats, NumericStatsCounter
 from lit_ctr.data.schema import Schema
 
 OOV_ID = 0
 MISSING_ID = 1
 RESERVED_IDS = 2
+PAD_ID = -1
+"""Fills a multi field's columns after its values (global, never a table row: the layers mask it)."""
 
 
 @dataclass
@@ -112,11 +116,13 @@ class VocabularyCounter:
     """
 
     def __init__(self, schema: Schema) -> None:
-        self.fields = schema.categorical
+        self.fields = schema.id_fields
+        self._multi = {f.name for f in schema.multi}
         self._codes = [ValueCodes() for _ in self.fields]
         self._counts = [np.zeros(0, dtype=np.uint64) for _ in self.fields]
         self._kept_codes: list[np.ndarray] | None = None
         self._numeric = NumericStatsCounter(schema)
+        self.truncated: dict[str, int] = {}  # multi field → rows of :meth:`codes` longer than max_len
 
     def update(self, frame: pl.DataFrame) -> None:
         """Add the counts of one prepared frame (categorical columns as strings, null = missing)
@@ -134,24 +140,33 @@ class VocabularyCounter:
         return self._numeric.stats()
 
     def codes(self, frame: pl.DataFrame) -> np.ndarray:
-        """Count one prepared frame's values and return their codes: ``[rows, F_cat]``
-        int32, ``-1`` for a missing value."""
+        """Count one prepared frame's values and return their codes: ``[rows, id columns]``
+        int32, ``-1`` for a missing value; a multi field's ``max_len`` columns padded with
+        ``-2`` (:func:`~lit_ctr.data.multi.pad_lists`)."""
         codes = self._count(frame)
         if codes is None:
             return np.zeros((frame.height, 0), dtype=np.int32)
-        return codes.select(pl.all().cast(pl.Int32).fill_null(-1)).to_numpy(order="c")
+        single = [f"code{i}" for i, f in enumerate(self.fields) if f.name not in self._multi]
+        parts = [codes.select(pl.col(single).cast(pl.Int32).fill_null(-1)).to_numpy(order="c")] if single else []
+        for i, f in enumerate(self.fields):
+            if f.name in self._multi:
+                padded, truncated = pad_lists(codes[f"code{i}"], f, pad=-2, missing=-1, dtype=np.int32)
+                self.truncated[f.name] = self.truncated.get(f.name, 0) + truncated
+                parts.append(padded)
+        return np.ascontiguousarray(np.concatenate(parts, axis=1))
 
     def _count(self, frame: pl.DataFrame) -> pl.DataFrame | None:
-        """Add one frame's counts; its UInt32 codes per field (null = missing), or None
-        without categorical fields."""
+        """Add one frame's counts; its UInt32 codes per field (null = missing; a list per
+        row for a multi field), or None without categorical fields."""
         if not self.fields:
             return None
-        codes = frame.select(
-            codes.codes(pl.col(f.name)).alias(f"code{i}")  # fields in parallel
+        codes = frame.select(  # fields in parallel
+            (codes.list_codes if f.name in self._multi else codes.codes)(pl.col(f.name)).alias(f"code{i}")
             for i, (f, codes) in enumerate(zip(self.fields, self._codes))
         )
-        for i, column in enumerate(codes.iter_columns()):
-            present = column.drop_nulls().to_numpy()
+        for i, (f, column) in enumerate(zip(self.fields, codes.iter_columns())):
+            values = column.explode() if f.name in self._multi else column
+            present = values.drop_nulls().to_numpy()
             counts = np.bincount(present, minlength=len(self._counts[i])).astype(np.uint64)
             counts[: len(self._counts[i])] += self._counts[i]
             self._counts[i] = counts
@@ -182,8 +197,8 @@ class VocabularyCounter:
         return Vocabulary(fields, self._numeric.stats())
 
     def code_ids(self, offsets: list[int], dtype: np.dtype) -> list[np.ndarray]:
-        """Per field, the global id of every code (:meth:`vocabulary` first): an array
-        indexed by code whose last entry, index ``-1``, is the missing id."""
+        """Per field (categorical, then multi), the global id of every code (:meth:`vocabulary`
+        first): an array indexed by code whose last entry, index ``-1``, is the missing id."""
         if self._kept_codes is None:
             raise RuntimeError("code_ids needs vocabulary() first")
         tables = []
