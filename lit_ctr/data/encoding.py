@@ -22,6 +22,7 @@ import polars as pl
 
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.files import FdReader, read_exactly, write_all
+from lit_ctr.data.hashing import bucket, list_bucket
 from lit_ctr.data.multi import pad_lists
 from lit_ctr.data.scaling import NumericStats, scaled
 from lit_ctr.data.schema import SCALED_TRANSFORMS, Schema
@@ -64,7 +65,10 @@ class Encoder:
         self.schema = schema
         self.id_dtype = vocabulary.id_dtype
         self._pl_id_dtype = pl.Int32 if self.id_dtype == np.int32 else pl.Int64
-        self._lookups = [_Lookup(vocab.values) for vocab in vocabulary.fields]
+        self._lookups: list[_Lookup | _HashedLookup] = [
+            _HashedLookup(vocab.hash_buckets) if vocab.hash_buckets is not None else _Lookup(vocab.values)
+            for vocab in vocabulary.fields
+        ]
         self._offsets = vocabulary.offsets
         self._numeric_stats = vocabulary.numeric
         self.truncated: dict[str, int] = {}  # multi field → rows whose list was longer than max_len
@@ -175,6 +179,26 @@ class _Lookup:
         top = codes.max()  # UInt32 codes: an int, or None for an empty chunk
         if self._mapping is not None and isinstance(top, int) and top >= self.size + max(self.size, _UNSEEN_CODES):
             self._register()
+
+
+class _HashedLookup:
+    """:class:`_Lookup`'s interface for a hashed field: a value's code is its bucket
+    (:mod:`lit_ctr.data.hashing`), every value has one, nothing accumulates."""
+
+    def __init__(self, buckets: int) -> None:
+        self.size = buckets
+
+    def codes(self, column: pl.Expr) -> pl.Expr:
+        return bucket(column, self.size)
+
+    def list_codes(self, column: pl.Expr) -> pl.Expr:
+        return list_bucket(column, self.size)
+
+    def ids(self, codes: pl.Expr) -> pl.Expr:
+        return pl.when(codes.is_null()).then(MISSING_ID).otherwise(codes.cast(pl.Int64) + RESERVED_IDS)
+
+    def seen(self, codes: pl.Series) -> None:
+        """Nothing to bound: buckets are not remembered."""
 
 
 # Codes of unseen values a lookup lets accumulate (beyond the vocabulary's size) before

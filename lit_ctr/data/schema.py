@@ -65,6 +65,9 @@ class Field:
         pooling: multi fields: ``sum``, ``mean`` (default) or ``max`` of the values' vectors.
         keep: multi fields: which values a truncated list keeps, the ``first`` (default)
             or the ``last`` ``max_len``.
+        hash_buckets: categorical and multi fields: no vocabulary; a value's id is its
+            stable hash modulo this many buckets (:mod:`lit_ctr.data.hashing`), so unseen
+            values get ids too and no pass over the training data counts them.
     """
 
     name: str
@@ -77,6 +80,7 @@ class Field:
     max_len: int | None = None
     pooling: Pooling = "mean"
     keep: Keep = "first"
+    hash_buckets: int | None = None
 
     @property
     def is_categorical(self) -> bool:
@@ -145,6 +149,8 @@ class Schema:
                 raise SchemaError(f"{where}: min_count must be an integer >= 1, got {f.min_count!r}")
             if f.clip is not None:
                 f.clip = _clip_bounds(where, f)
+            if f.hash_buckets is not None:
+                _check_hashed(where, f)
             if not _is_float32(f.fill_value):
                 raise SchemaError(
                     f"{where}: fill_value must be a finite number within float32 range, got {f.fill_value!r}"
@@ -199,6 +205,8 @@ class Schema:
             if f["kind"] != "multi":
                 for key in _MULTI_KEYS:
                     del f[key]
+            if f["hash_buckets"] is None:
+                del f["hash_buckets"]
         return data
 
     @classmethod
@@ -250,6 +258,19 @@ def _check_multi(where: str, f: Field) -> None:
         raise SchemaError(f"{where}: pooling must be 'sum', 'mean' or 'max', got {f.pooling!r}")
     if f.keep not in ("first", "last"):
         raise SchemaError(f"{where}: keep must be 'first' or 'last', got {f.keep!r}")
+
+
+def _check_hashed(where: str, f: Field) -> None:
+    """``hash_buckets``: a positive integer on a categorical or multi field."""
+    from lit_ctr.data.hashing import MAX_BUCKETS
+
+    if f.kind not in ("categorical", "multi"):
+        raise SchemaError(f"{where}: hash_buckets applies to categorical and multi fields only")
+    n = f.hash_buckets
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_BUCKETS:
+        raise SchemaError(f"{where}: hash_buckets must be an integer in [1, {MAX_BUCKETS}], got {n!r}")
+    if f.min_count != 1:
+        raise SchemaError(f"{where}: min_count does not apply to a hashed field (no values are counted)")
 
 
 def _clip_bounds(where: str, f: Field) -> list[float]:

@@ -18,9 +18,10 @@ import polars as pl
 
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.errors import DataError
+from lit_ctr.data.hashing import bucket, list_bucket
 from lit_ctr.data.multi import pad_lists
 from lit_ctr.data.scaling import NumericStats, NumericStatsCounter
-from lit_ctr.data.schema import Schema
+from lit_ctr.data.schema import Field, Schema
 
 OOV_ID = 0
 MISSING_ID = 1
@@ -31,15 +32,17 @@ PAD_ID = -1
 
 @dataclass
 class FieldVocabulary:
-    """The kept values of one categorical field, in id order (value ``values[j]`` has id ``j + 2``)."""
+    """The kept values of one categorical field, in id order (value ``values[j]`` has id ``j + 2``);
+    for a hashed field, no values and its number of buckets (bucket ``b`` has id ``b + 2``)."""
 
     name: str
     values: list[str]
+    hash_buckets: int | None = None
 
     @property
     def size(self) -> int:
         """Number of ids of the field, OOV and missing included."""
-        return len(self.values) + RESERVED_IDS
+        return (self.hash_buckets if self.hash_buckets is not None else len(self.values)) + RESERVED_IDS
 
 
 @dataclass
@@ -76,7 +79,13 @@ class Vocabulary:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and strings: safe for JSON and ``torch.load(weights_only=True)``."""
-        data: dict[str, Any] = {"fields": [{"name": f.name, "values": list(f.values)} for f in self.fields]}
+        data: dict[str, Any] = {
+            "fields": [
+                {"name": f.name, "values": list(f.values)}
+                | ({"hash_buckets": f.hash_buckets} if f.hash_buckets else {})
+                for f in self.fields
+            ]
+        }
         if self.numeric:  # absent without scaled fields: earlier vocabularies keep their fingerprints
             data["numeric"] = {name: stats.to_dict() for name, stats in self.numeric.items()}
         return data
@@ -84,7 +93,7 @@ class Vocabulary:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Vocabulary:
         return cls(
-            [FieldVocabulary(f["name"], list(f["values"])) for f in data["fields"]],
+            [FieldVocabulary(f["name"], list(f["values"]), f.get("hash_buckets")) for f in data["fields"]],
             {name: NumericStats.from_dict(stats) for name, stats in data.get("numeric", {}).items()},
         )
 
@@ -161,10 +170,11 @@ class VocabularyCounter:
         if not self.fields:
             return None
         codes = frame.select(  # fields in parallel
-            (codes.list_codes if f.name in self._multi else codes.codes)(pl.col(f.name)).alias(f"code{i}")
-            for i, (f, codes) in enumerate(zip(self.fields, self._codes))
+            self._codes_of(f, codes).alias(f"code{i}") for i, (f, codes) in enumerate(zip(self.fields, self._codes))
         )
         for i, (f, column) in enumerate(zip(self.fields, codes.iter_columns())):
+            if f.hash_buckets is not None:  # its codes are its buckets: nothing to count
+                continue
             values = column.explode() if f.name in self._multi else column
             present = values.drop_nulls().to_numpy()
             counts = np.bincount(present, minlength=len(self._counts[i])).astype(np.uint64)
@@ -174,6 +184,13 @@ class VocabularyCounter:
             name = next(f.name for f, c in zip(self.fields, self._counts) if len(c) > _MAX_CODES)
             raise DataError(f"field {name!r} has more than 2^31 distinct values in the train split")
         return codes
+
+    def _codes_of(self, f: Field, codes: ValueCodes) -> pl.Expr:
+        """The UInt32 codes of field ``f``'s values: value codes, or a hashed field's buckets."""
+        column = pl.col(f.name)
+        if f.hash_buckets is not None:
+            return (list_bucket if f.name in self._multi else bucket)(column, f.hash_buckets)
+        return (codes.list_codes if f.name in self._multi else codes.codes)(column)
 
     def vocabulary(self) -> Vocabulary:
         """Keep each field's values seen at least ``min_count`` times, most frequent first
@@ -192,7 +209,10 @@ class VocabularyCounter:
             for f, codes, counts in zip(self.fields, self._codes, self._counts)
         ]
         kept = pl.collect_all(queries)  # fields in parallel
-        fields = [FieldVocabulary(f.name, k["value"].to_list()) for f, k in zip(self.fields, kept)]
+        fields = [
+            FieldVocabulary(f.name, [] if f.hash_buckets is not None else k["value"].to_list(), f.hash_buckets)
+            for f, k in zip(self.fields, kept)
+        ]
         self._kept_codes = [k["code"].to_numpy() for k in kept]
         return Vocabulary(fields, self._numeric.stats())
 
@@ -202,7 +222,11 @@ class VocabularyCounter:
         if self._kept_codes is None:
             raise RuntimeError("code_ids needs vocabulary() first")
         tables = []
-        for counts, kept, offset in zip(self._counts, self._kept_codes, offsets):
+        for f, counts, kept, offset in zip(self.fields, self._counts, self._kept_codes, offsets):
+            if f.hash_buckets is not None:  # bucket b has id b + 2
+                tables.append(np.append(np.arange(f.hash_buckets) + RESERVED_IDS + offset, MISSING_ID + offset))
+                tables[-1] = tables[-1].astype(dtype)
+                continue
             table = np.full(len(counts) + 1, OOV_ID + offset, dtype=dtype)
             table[kept] = np.arange(RESERVED_IDS, RESERVED_IDS + len(kept)) + offset
             table[-1] = MISSING_ID + offset

@@ -1,4 +1,4 @@
-"""Multi-valued fields end to end: a CSV with a delimited column → fit → test → checkpoint →
+"""Multi-valued and hashed fields end to end: a CSV with a delimited column → fit → test → checkpoint →
 scoring raw rows (lists, text, empty lists, missing cells, unseen and over-long lists) →
 TorchScript and ONNX exports that score them alike."""
 
@@ -21,9 +21,10 @@ from lit_ctr.scoring import load_model, score
 SCHEMA = {
     "label": "label",
     "fields": [
-        {"name": "user"},
+        {"name": "user", "hash_buckets": 64},
         {"name": "tags", "kind": "multi", "separator": "|", "max_len": 4, "pooling": "mean"},
         {"name": "genres", "kind": "multi", "separator": ";", "max_len": 2, "pooling": "max", "keep": "last"},
+        {"name": "campaign", "kind": "multi", "max_len": 3, "pooling": "sum", "hash_buckets": 32},
         {"name": "price", "kind": "numeric", "transform": "standard"},
     ],
 }
@@ -32,14 +33,15 @@ SCHEMA = {
 def write_rows(path: Path, rows: int, seed: int) -> Path:
     """Clicks driven by the tags: tag t0..t4 push up, t5..t9 push down."""
     rng = np.random.default_rng(seed)
-    lines = ["label,user,tags,genres,price"]
+    lines = ["label,user,tags,genres,campaign,price"]
     for _ in range(rows):
         tags = rng.choice(20, size=rng.integers(0, 7), replace=False)
         score_ = sum(1.5 if t < 5 else -1.5 if t < 10 else 0.0 for t in tags)
         label = int(rng.random() < 1 / (1 + np.exp(-score_)))
         genres = ";".join(f"g{g}" for g in rng.choice(5, size=rng.integers(1, 4)))
         tag_text = "|".join(f"t{t}" for t in tags)
-        lines.append(f"{label},u{rng.integers(10)},{tag_text},{genres},{rng.normal(10, 3):.3f}")
+        campaign = "|".join(f"c{c}" for c in rng.choice(50, size=rng.integers(0, 3)))
+        lines.append(f"{label},u{rng.integers(10)},{tag_text},{genres},{campaign},{rng.normal(10, 3):.3f}")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -91,7 +93,7 @@ def run(tmp_path_factory) -> dict[str, Path]:
 
 
 ODD_ROWS = [
-    {"user": "u1", "tags": ["t0", "t1"], "genres": "g1;g2", "price": 9.0},  # a list, and text to split
+    {"user": "u1", "tags": ["t0", "t1"], "genres": "g1;g2", "campaign": "c1|c2", "price": 9.0},  # lists and text
     {"user": "u2", "tags": [], "genres": "g0", "price": 11.0},  # an empty list: pools to nothing
     {"user": "u3", "tags": None, "genres": None, "price": None},  # missing cells: the missing ids
     {"user": "never", "tags": ["t0", "new-tag"], "genres": "zzz", "price": 10.0},  # unseen values: OOV
@@ -106,7 +108,11 @@ def test_the_fit_learns_from_the_multi_valued_field(run):
 
 def test_the_model_gets_the_layout_from_the_data(run):
     hparams = load_model(run["checkpoint"]).hparams
-    assert hparams["multi_fields"] == [{"max_len": 4, "pooling": "mean"}, {"max_len": 2, "pooling": "max"}]
+    assert hparams["multi_fields"] == [
+        {"max_len": 4, "pooling": "mean"},
+        {"max_len": 2, "pooling": "max"},
+        {"max_len": 3, "pooling": "sum"},
+    ]
 
 
 def test_raw_rows_encode_to_padded_ids_with_oov_missing_and_truncation(run):
@@ -115,7 +121,7 @@ def test_raw_rows_encode_to_padded_ids_with_oov_missing_and_truncation(run):
     ids = np.asarray(encode_rows(preprocessing, ODD_ROWS).ids)
     tags = vocabulary.offsets[1]
     genres_field = vocabulary.fields[2]
-    assert ids.shape == (5, 1 + 4 + 2)
+    assert ids.shape == (5, 1 + 4 + 2 + 3)
     assert ids[1, 1:5].tolist() == [PAD_ID] * 4  # empty list
     assert ids[2, 1:5].tolist() == [tags + MISSING_ID] + [PAD_ID] * 3  # missing cell
     assert ids[3, 2] == tags + OOV_ID  # unseen tag
@@ -142,7 +148,7 @@ def test_an_export_scores_raw_rows_like_the_checkpoint(run, fmt):
     for rows in (ODD_ROWS, str(run["test"])):
         got, expected = predictor.predict(rows, file_format={"kind": "csv"}), score(run["checkpoint"], rows)
         assert got.shape == expected.shape and np.max(np.abs(got - expected)) < 1e-5
-    assert predictor.metadata["inputs"]["ids"]["shape"] == ["batch", 7]
+    assert predictor.metadata["inputs"]["ids"]["shape"] == ["batch", 10]
 
 
 def test_a_parquet_list_column_reads_like_the_delimited_text(run, tmp_path):
@@ -150,6 +156,7 @@ def test_a_parquet_list_column_reads_like_the_delimited_text(run, tmp_path):
     parquet = rows.with_columns(
         pl.col("tags").str.split("|").list.eval(pl.element().filter(pl.element() != "")),
         pl.col("genres").str.split(";"),
+        pl.col("campaign").str.split("|").list.eval(pl.element().filter(pl.element() != "")),
     )
     path = tmp_path / "rows.parquet"
     parquet.write_parquet(path)
