@@ -26,6 +26,10 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
         columns[schema.label] = _label(table, schema)
     elif require_label:
         raise DataError(f"expected a label column {schema.label!r}", file=table.file)
+    if schema.weight is not None and require_label:  # scoring ignores weights
+        if schema.weight not in frame.columns:
+            raise DataError(f"expected a weight column {schema.weight!r} (schema.weight)", file=table.file)
+        columns[schema.weight] = _weight(table, schema.weight)
     # Columns are typed all at once (polars runs them in parallel) and checked in bulk.
     # Numbers are parsed as read; a field that fails is stripped and checked again (" 12"
     # and blanks pass then), and only a field that still fails is looked at cell by cell,
@@ -133,6 +137,21 @@ def _label(table: RawTable, schema: Schema) -> pl.Expr:
             **table.locate(row),
         )
     return pl.lit(target.cast(pl.Float32)).alias(schema.label)
+
+
+def _weight(table: RawTable, name: str) -> pl.Expr:
+    """The weight column as Float32, or a located DataError at its first cell that is not a
+    finite number >= 0 (missing included)."""
+    raw = table.frame[name].str.strip_chars()
+    value = raw.cast(pl.Float64, strict=False)
+    bad = (value.is_null() | ~value.is_finite() | (value < 0) | value.cast(pl.Float32).is_infinite()).fill_null(True)
+    if bad.any():
+        row = _first_row(table, bad)
+        found = "nothing" if raw[row] in (None, "") else repr(raw[row])
+        raise DataError(
+            f"expected a sample weight, a finite number >= 0, found {found}", column=name, **table.locate(row)
+        )
+    return pl.lit(value.cast(pl.Float32)).alias(name)
 
 
 def _number(text: str) -> float | None:

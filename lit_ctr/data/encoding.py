@@ -37,11 +37,13 @@ class EncodedArrays:
         ids: ``[N, F_cat]`` int32 (int64 when the id space needs it), global ids.
         numeric: ``[N, F_num]`` float32.
         labels: ``[N]`` float32 0/1, or ``None`` for unlabelled rows.
+        weights: ``[N]`` float32 sample weights (``schema.weight``), or ``None``.
     """
 
     ids: np.ndarray
     numeric: np.ndarray
     labels: np.ndarray | None
+    weights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.ids.shape[0]
@@ -103,7 +105,17 @@ class Encoder:
             lookup.seen(codes_list.explode().drop_nulls())
         ids = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), dtype=self.id_dtype)
         numeric, labels = numeric_and_labels(frame, self.schema, self._numeric_stats)
-        return EncodedArrays(np.ascontiguousarray(ids, dtype=self.id_dtype), numeric, labels)
+        return EncodedArrays(
+            np.ascontiguousarray(ids, dtype=self.id_dtype), numeric, labels, weights_of(frame, self.schema)
+        )
+
+
+def weights_of(frame: pl.DataFrame, schema: Schema) -> np.ndarray | None:
+    """A prepared frame's sample weights ``[N]`` float32, or ``None`` (no ``schema.weight``,
+    or rows to score, which carry none)."""
+    if schema.weight is None or schema.weight not in frame.columns:
+        return None
+    return frame[schema.weight].to_numpy().astype(np.float32)
 
 
 def numeric_and_labels(

@@ -33,7 +33,7 @@ import polars as pl
 
 from lit_ctr.data import cache
 from lit_ctr.data.checks import prepare
-from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, numeric_and_labels
+from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, numeric_and_labels, weights_of
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json, write_json
 from lit_ctr.data.multi import column_fields, log_truncated
@@ -87,6 +87,11 @@ class Pipeline:
     chunk_rows: int = 100_000
     vocabulary: Vocabulary | None = None
     split_formats: dict[str, FileFormat] = field(default_factory=dict)
+
+    @property
+    def _weighted(self) -> bool:
+        """Whether the splits carry sample weights (``schema.weight``)."""
+        return self.schema.weight is not None
 
     def has_splits(self) -> bool:
         """Whether there is anything to encode (not so for a checkpoint's vocabulary and
@@ -227,7 +232,7 @@ class Pipeline:
             }
             routes: np.ndarray | None = None
             routed: list[str] = []
-            train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric)
+            train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric, self._weighted)
             scaled = bool(scaled_fields(self.schema))
             train_chunks = self._chunks(inputs["train"], 2 if scaled else 1, self._format("train", inputs))
             if scaled:  # standard/minmax need the split's statistics before its first row is written
@@ -278,7 +283,8 @@ class Pipeline:
             assert encoder is not None  # built above whenever there are sources
             splits = routed if source == "all" else [source]
             writers = {
-                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
+                for split in splits
             }
             self._write(writers, read_ahead(chunks), encoder, routes if source == "all" else None)
             log_truncated(" and ".join(splits), self.schema, encoder.truncated)
@@ -300,7 +306,7 @@ class Pipeline:
         written: dict[str, cache.SplitWriter] = {}
         for split, paths in inputs.items():
             if split != "all":
-                writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
+                writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
                 self._write({split: writer}, read_ahead(self._chunks(paths, 1, self._format(split, inputs))), encoder)
                 log_truncated(split, self.schema, encoder.truncated)
                 written[split] = writer
@@ -308,7 +314,7 @@ class Pipeline:
             chunks = self._chunks(inputs["all"], 2, self._format("all", inputs))  # count rows, encode
             _, routes, routed = self._split_rows(chunks)
             writers = {
-                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
                 for split in routed
                 if split != "train"
             }
@@ -329,7 +335,9 @@ class Pipeline:
         stats = counter.numeric_stats()  # complete: counted in a pass before this one
 
         def code(frame: pl.DataFrame) -> EncodedArrays:
-            return EncodedArrays(counter.codes(frame), *numeric_and_labels(frame, self.schema, stats))
+            return EncodedArrays(
+                counter.codes(frame), *numeric_and_labels(frame, self.schema, stats), weights_of(frame, self.schema)
+            )
 
         return code
 
@@ -482,4 +490,5 @@ def log_splits(meta: dict[str, Any], splits: list[str]) -> None:
 def _take(arrays: EncodedArrays, mask: np.ndarray) -> EncodedArrays:
     """The rows of ``arrays`` where ``mask`` (``[N]`` bool) is true."""
     labels = arrays.labels[mask] if arrays.labels is not None else None
-    return EncodedArrays(arrays.ids[mask], arrays.numeric[mask], labels)
+    weights = arrays.weights[mask] if arrays.weights is not None else None
+    return EncodedArrays(arrays.ids[mask], arrays.numeric[mask], labels, weights)

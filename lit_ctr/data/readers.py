@@ -221,6 +221,8 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
     missing = [n for n in names if n not in available]
     if schema.label not in available and require_label:
         missing.insert(0, schema.label)
+    if schema.weight is not None and schema.weight not in available and require_label:
+        missing.append(schema.weight)
     if missing:
         if header and not any_schema_name(available, schema):
             raise DataError(
@@ -235,7 +237,8 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
             f"the file lacks schema column(s) {missing}; it has {available}",
             file=file,
         )
-    return ([schema.label] if schema.label in available else []) + names
+    weight = [schema.weight] if schema.weight is not None and schema.weight in available else []
+    return ([schema.label] if schema.label in available else []) + names + weight
 
 
 def any_schema_name(values: list[str], schema: Schema) -> bool:
@@ -278,9 +281,11 @@ def file_header(path: Path, schema: Schema, fmt: FileFormat) -> list[str] | None
 
 
 def headerless_columns(schema: Schema, fmt: FileFormat) -> list[str]:
-    """The column names of a file without a header: ``fmt.columns``, else the label then
-    the schema's fields."""
-    return list(fmt.columns) if fmt.columns else [schema.label] + [f.name for f in schema.fields]
+    """The column names of a file without a header: ``fmt.columns``, else the label, the
+    schema's fields, then the weight column (when the schema has one)."""
+    if fmt.columns:
+        return list(fmt.columns)
+    return [schema.label] + [f.name for f in schema.fields] + ([schema.weight] if schema.weight else [])
 
 
 def _read_parquet(path: Path, schema: Schema, require_label: bool, chunk_rows: int | None) -> Iterator[RawTable]:

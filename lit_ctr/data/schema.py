@@ -102,6 +102,10 @@ class Schema:
         exclude: when the fields are inferred: columns that are not features (ids, leaks).
         keep: when the fields are inferred: columns to keep although they are constant or
             unique per row (left out by default).
+        weight: a column of per-row sample weights (finite numbers >= 0): the training loss
+            weighs each row by it, and validation and test report weighted metrics
+            (``val/weighted_auc``, ...) next to the unweighted ones. Needed in the training,
+            validation and test files; ignored when scoring.
     """
 
     fields: list[Field] = None  # type: ignore[assignment]  # None: inferred by the lit-ctr command
@@ -109,6 +113,7 @@ class Schema:
     label_mapping: dict[str, float] | None = None
     exclude: list[str] | None = None
     keep: list[str] | None = None
+    weight: str | None = None
 
     def __post_init__(self) -> None:
         if self.fields is None:
@@ -124,6 +129,12 @@ class Schema:
         problem = _name_problem(self.label)
         if problem:
             raise SchemaError(f"schema.label: {problem}")
+        if self.weight is not None:
+            problem = _name_problem(self.weight)
+            if problem:
+                raise SchemaError(f"schema.weight: {problem}")
+            if self.weight == self.label:
+                raise SchemaError("schema.weight: the weight column cannot be the label column")
         seen: dict[str, int] = {}
         for i, f in enumerate(self.fields):
             problem = _name_problem(f.name)
@@ -134,6 +145,8 @@ class Schema:
                 raise SchemaError(f"{where}: name collides with schema.fields[{seen[f.name]}]")
             if f.name == self.label:
                 raise SchemaError(f"{where}: name collides with the label column")
+            if f.name == self.weight:
+                raise SchemaError(f"{where}: name collides with the weight column")
             seen[f.name] = i
             if f.kind not in ("categorical", "numeric", "multi"):
                 raise SchemaError(f"{where}: kind must be 'categorical', 'numeric' or 'multi', got {f.kind!r}")
@@ -199,6 +212,8 @@ class Schema:
         steer inference and are left out, so an inferred schema hashes like a written one."""
         data = dataclasses.asdict(self)
         del data["exclude"], data["keep"]
+        if data["weight"] is None:  # absent when unset: schemas written before it keep their cache keys
+            del data["weight"]
         for f in data["fields"]:  # absent when unset: schemas written before these keys keep their cache keys
             if f["clip"] is None:
                 del f["clip"]
@@ -215,6 +230,7 @@ class Schema:
             fields=[Field(**f) for f in data["fields"]],
             label=data["label"],
             label_mapping=data.get("label_mapping"),
+            weight=data.get("weight"),
         )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
@@ -20,7 +19,7 @@ from lit_ctr.layers.penalised_rows import PenalisedRows
 from lit_ctr.layers.pooling import multi_field_layout
 from lit_ctr.models._speed import HookNameShortcut, prefer_fused
 from lit_ctr.models.loss_window import LossWindows
-from lit_ctr.models.metrics import ctr_metrics
+from lit_ctr.models.metrics import ctr_loss, ctr_metrics, weighted_ctr_metrics
 from lit_ctr.models.schedules import schedule_config
 from lit_ctr.models.sparse import SparseTables, optimizers_for
 
@@ -91,6 +90,9 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self._schedules: list[dict[str, Any]] = []
         self.val_metrics = ctr_metrics(f"{self.metric_prefix}val/")
         self.test_metrics = ctr_metrics(f"{self.metric_prefix}test/")
+        # Logged only for data with sample weights (schema.weight), next to the unweighted ones.
+        self.val_weighted_metrics = weighted_ctr_metrics(f"{self.metric_prefix}val/")
+        self.test_weighted_metrics = weighted_ctr_metrics(f"{self.metric_prefix}test/")
         self.preprocessing: dict[str, Any] | None = None  # set by lit_ctr.scoring.load_model
         self._loss_windows = LossWindows()
         self._penalised: list[PenalisedRows] | None = None  # found by configure_model
@@ -136,7 +138,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         logits = self(batch["ids"], batch["numeric"]).float()
-        loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
+        loss = ctr_loss(logits, batch["label"], batch.get("weight"))  # weighted with schema.weight
         self.log_training_loss(f"{self.metric_prefix}train/loss", loss, rows=len(logits))
         objective = loss + self.regularization(batch["ids"])
         if not self.automatic_optimization:
@@ -152,14 +154,18 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self._loss_windows.clear()  # nothing carried over from an earlier fit
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, self.val_metrics)
+        self._evaluate(batch, self.val_metrics, self.val_weighted_metrics)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, self.test_metrics)
+        self._evaluate(batch, self.test_metrics, self.test_weighted_metrics)
 
-    def _evaluate(self, batch: dict[str, Tensor], metrics: Any) -> None:
-        metrics.update(self(batch["ids"], batch["numeric"]).float(), batch["label"])
+    def _evaluate(self, batch: dict[str, Tensor], metrics: Any, weighted: Any = None) -> None:
+        logits = self(batch["ids"], batch["numeric"]).float()
+        metrics.update(logits, batch["label"])
         self.log_dict(metrics, prog_bar=True)
+        if weighted is not None and "weight" in batch:
+            weighted.update(logits, batch["label"], batch["weight"])
+            self.log_dict(weighted)
 
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
         """Click probabilities ``[batch]``."""
