@@ -94,6 +94,7 @@ class SyntheticCTRDataModule(CTRDataModule):
             del described["multi_cardinalities"], described["multi_mean_lengths"]
         digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
         self.data_dir = Path(data_dir) / f"rows{rows}-{digest}"
+
         def hashed(cardinality: int) -> int | None:
             return hash_buckets if hash_buckets is not None and cardinality > hash_buckets else None
 

@@ -364,7 +364,9 @@ def _draw_features(spec: SyntheticSpec, planted: _Planted, rng: np.random.Genera
     return _Draw(counts=counts, ids=ids, multi_ids=multi)
 
 
-def _multi_ids(rng: np.random.Generator, rows: int, cardinality: int, mean_length: float, exponent: float) -> np.ndarray:
+def _multi_ids(
+    rng: np.random.Generator, rows: int, cardinality: int, mean_length: float, exponent: float
+) -> np.ndarray:
     """``[rows, L]`` ids of one multi field: Poisson(``mean_length``) values a row (at most
     ``cardinality``), Zipf-like, distinct within a row, then -1."""
     lengths = np.minimum(rng.poisson(mean_length, rows), cardinality)
