@@ -455,8 +455,16 @@ def _not_utf8(path: Path) -> DataError | None:
 
 def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
     """``label idx:val idx:val ...`` lines; categorical fields take ``idx`` as the value,
-    numeric fields take ``val``."""
+    numeric fields take ``val``; a multi field takes the list of its tokens' ``idx`` on the
+    line (in line order; the ``val`` weights are not read), which needs ``field_starts``."""
     names = [f.name for f in schema.fields]
+    multi = {i for i, f in enumerate(schema.fields) if f.kind == "multi"}
+    if multi and fmt.field_starts is None:
+        raise DataError(
+            "file_format.field_starts: a libFM file with multi fields needs the first index of each field "
+            "(several tokens of one field cannot be told apart by position)",
+            file=str(path),
+        )
     (lines,) = _collect_lines(
         path,
         pl.scan_lines(path)
@@ -486,14 +494,14 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
             line=int(bad["row"][0]) + 1,
         )
     exploded = exploded.with_columns(field=_libfm_field(exploded, fmt, len(names), path))
-    dup = exploded.filter(pl.struct("row", "field").is_duplicated()).head(1)
+    dup = exploded.filter(pl.struct("row", "field").is_duplicated() & ~pl.col("field").is_in(list(multi))).head(1)
     if dup.height:
         raise DataError(
             f"two indices of field {names[int(dup['field'][0])]!r} on one line",
             file=str(path),
             line=int(dup["row"][0]) + 1,
         )
-    takes_index = pl.Series([f.kind == "categorical" for f in schema.fields])
+    takes_index = pl.Series([f.kind in ("categorical", "multi") for f in schema.fields])
     exploded = exploded.with_columns(
         value=pl.when(takes_index.gather(exploded["field"]))
         .then(pl.col("idx").cast(pl.String))
@@ -505,6 +513,8 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
     columns = [label.alias(schema.label)]
     for i, name in enumerate(names):
         column = exploded.filter(pl.col("field") == i).select("row", "value")
+        if i in multi:  # every token of the field, in line order; a line without any: missing
+            column = column.group_by("row", maintain_order=True).agg(pl.col("value"))
         columns.append(rows.join(column, on="row", how="left", maintain_order="left")["value"].alias(name))
     frame = pl.DataFrame(columns)
     # Row numbers of blank lines were skipped: keep each row's own line for errors.

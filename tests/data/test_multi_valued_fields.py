@@ -152,3 +152,28 @@ def test_a_scoring_request_takes_a_list_for_a_multi_field_only():
         check_rows({"rows": [{"user": ["a"]}]}, ["user", "tags"], multi=["tags"])
     with pytest.raises(RequestError, match=r"rows\[0\], field 'tags': expected a list of text, numbers or true/false"):
         check_rows({"rows": [{"tags": [{"x": 1}]}]}, ["user", "tags"], multi=["tags"])
+
+
+def libfm_schema() -> Schema:
+    return Schema(fields=[Field("user"), Field("tags", kind="multi", max_len=3)], label_mapping={"-1": 0, "1": 1})
+
+
+def test_a_libfm_multi_field_takes_every_index_in_its_range(make_dm, write):
+    from lit_ctr.data import FileFormat
+
+    train = write("t.libfm", "1 0:1 5:1 7:0.5\n-1 1:1 6:1\n1 2:1\n")
+    dm = make_dm(
+        schema=libfm_schema(), train_path=str(train), file_format=FileFormat(kind="libfm", field_starts=[0, 5])
+    )
+    dm.prepare_data()
+    ids = np.load(dm.entry / "train" / "ids.npy")
+    assert ids[0, 1:].tolist() == [tag_id(dm, "5"), tag_id(dm, "7"), PAD_ID]
+    assert ids[2, 1:].tolist() == [dm.vocabulary.offsets[1] + MISSING_ID, PAD_ID, PAD_ID]  # no token: missing
+
+
+def test_a_libfm_multi_field_without_field_starts_is_an_error(make_dm, write):
+    from lit_ctr.data import FileFormat
+
+    train = write("t.libfm", "1 0:1 5:1\n")
+    with pytest.raises(DataError, match="file_format.field_starts: a libFM file with multi fields needs"):
+        make_dm(schema=libfm_schema(), train_path=str(train), file_format=FileFormat(kind="libfm")).prepare_data()
