@@ -179,3 +179,15 @@ def test_the_checkpoint_preprocessing_holds_the_multi_field_settings(run):
         "pooling": "mean",
         "keep": "first",
     }
+
+
+def test_lit_ctr_predict_scores_a_file_like_the_checkpoint(run):
+    output = run["root"] / "predictions.csv"
+    main(
+        [
+            "predict", "--config", str(run["root"] / "config.yaml"), "--ckpt_path", str(run["checkpoint"]),
+            "--data.init_args.predict_path", str(run["test"]), "--predictions.output", str(output),
+        ]
+    )  # fmt: skip
+    got = pl.read_csv(output)["probability"].to_numpy()
+    assert np.max(np.abs(got - score(run["checkpoint"], str(run["test"])))) < 1e-5
