@@ -191,3 +191,16 @@ def test_lit_ctr_predict_scores_a_file_like_the_checkpoint(run):
     )  # fmt: skip
     got = pl.read_csv(output)["probability"].to_numpy()
     assert np.max(np.abs(got - score(run["checkpoint"], str(run["test"])))) < 1e-5
+
+
+def test_fnn_with_its_fm_phase_fits_multi_valued_fields(run):
+    config = yaml.safe_load((run["root"] / "config.yaml").read_text())
+    config["model"] = {"class_path": "FNN", "init_args": {"embed_dim": 4, "hidden_units": [8]}}
+    config["fm_pretraining"] = {"max_epochs": 1, "min_epochs": 1}
+    config["trainer"]["max_epochs"] = 1
+    config["trainer"]["logger"]["init_args"]["version"] = 1
+    path = run["root"] / "fnn.yaml"
+    path.write_text(yaml.safe_dump(config))
+    main(["fit", "--config", str(path)])
+    fnn = load_model(run["root"] / "runs" / "multi" / "version_1" / "checkpoints" / "best.ckpt")
+    assert fnn.hparams["multi_fields"][0] == {"max_len": 4, "pooling": "mean"}
