@@ -64,6 +64,7 @@ class LitCtrCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.field_dims", "model.init_args.field_dims", apply_on="instantiate")
         parser.link_arguments("data.num_numeric", "model.init_args.num_numeric", apply_on="instantiate")
+        parser.link_arguments("data.multi_fields", "model.init_args.multi_fields", apply_on="instantiate")
         parser.add_lightning_class_args(BestAndLastCheckpoint, "checkpoint")  # last.ckpt: every epoch
         parser.set_defaults(
             {

@@ -29,7 +29,8 @@ from torch import Tensor, nn
 
 import lit_ctr
 from lit_ctr.checkpoint import load_model
-from lit_ctr.data.vocabulary import Vocabulary
+from lit_ctr.data.schema import Schema
+from lit_ctr.data.vocabulary import PAD_ID, Vocabulary
 from lit_ctr.errors import ConfigError
 from lit_ctr.predictor import FORMAT_VERSION, METADATA_NAME, ONNX_METADATA_KEY, load_predictor
 
@@ -118,7 +119,7 @@ def _metadata(model: Any, format: str) -> dict[str, Any]:
         "hyper_parameters": json.loads(json.dumps(dict(model.hparams), default=str)),
         "preprocessing": preprocessing,
         "inputs": {
-            "ids": {"dtype": id_dtype, "shape": ["batch", len(vocabulary.fields)]},
+            "ids": {"dtype": id_dtype, "shape": ["batch", Schema.from_dict(preprocessing["schema"]).id_columns]},
             "numeric": {"dtype": "float32", "shape": ["batch", int(model.hparams.get("num_numeric", 0))]},
         },
         "output": {"name": "probability", "shape": ["batch"]},
@@ -126,10 +127,19 @@ def _metadata(model: Any, format: str) -> dict[str, Any]:
 
 
 def _example_inputs(preprocessing: dict[str, Any], num_numeric: int, rows: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """Valid global ids (every field's OOV, missing and kept ids) and random numeric values."""
+    """Valid global ids (every field's OOV, missing and kept ids; multi-valued fields with
+    lists of every length from empty to ``max_len``, padded) and random numeric values."""
     vocabulary = Vocabulary.from_dict(preprocessing["vocabulary"])
+    multi = Schema.from_dict(preprocessing["schema"]).multi if "schema" in preprocessing else []
+    single = len(vocabulary.fields) - len(multi)
     rng = np.random.default_rng(seed)
-    columns = [offset + rng.integers(0, size, rows) for size, offset in zip(vocabulary.sizes, vocabulary.offsets)]
+    fields = list(zip(vocabulary.sizes, vocabulary.offsets))
+    columns = [offset + rng.integers(0, size, rows) for size, offset in fields[:single]]
+    for f, (size, offset) in zip(multi, fields[single:]):
+        width = int(f.max_len or 0)
+        lengths = np.arange(rows) % (width + 1)  # 0 (an empty list) .. max_len
+        values = offset + rng.integers(0, size, (rows, width))
+        columns += list(np.where(np.arange(width) < lengths[:, None], values, PAD_ID).T)
     dtype = np.int32 if vocabulary.total_size < 2**31 else np.int64
     ids = np.stack(columns, 1).astype(dtype) if columns else np.zeros((rows, 0), dtype)
     numeric = rng.normal(size=(rows, num_numeric)).astype(np.float32)

@@ -8,9 +8,10 @@ its preprocessing (schema, file format, vocabulary) in one file:
 - ONNX (``.onnx``): the network, plus the same JSON in the model's metadata under
   ``lit_ctr`` (run with onnxruntime).
 
-Both networks take ``ids [batch, categorical fields]`` (global ids, the dtype in the
-metadata) and ``numeric [batch, numeric fields]`` (float32) and return click
-probabilities ``[batch]``. Encoding raw rows uses :mod:`lit_ctr.data.rows`, never the
+Both networks take ``ids [batch, id columns]`` (global ids, the dtype in the metadata:
+one column per categorical field, then ``max_len`` columns per multi-valued field, padded
+with -1) and ``numeric [batch, numeric fields]`` (float32, already scaled) and return
+click probabilities ``[batch]``. Encoding raw rows uses :mod:`lit_ctr.data.rows`, never the
 model classes. A lit-ctr checkpoint (``.ckpt``) is accepted too: it is read through
 :func:`lit_ctr.checkpoint.load_model`, which builds lit-ctr's own model classes only (a
 class of your own is used when you name it: ``load_predictor(path, model_class=MyFM)``).

@@ -40,7 +40,8 @@ class EncodedSplit(Dataset):
     """An encoded split indexed by batches of rows.
 
     ``split[index]`` with ``index`` a 1-D int64 tensor returns a dict of tensors:
-    ``ids [B, F_cat]``, ``numeric [B, F_num]`` and, for labelled data, ``label [B]``.
+    ``ids [B, F_cat]``, ``numeric [B, F_num]`` and, for labelled data, ``label [B]``
+    (and ``weight [B]`` with ``schema.weight``).
     """
 
     def __init__(self, arrays: EncodedArrays) -> None:
@@ -54,6 +55,8 @@ class EncodedSplit(Dataset):
         batch = {"ids": take_rows(self.arrays.ids, rows), "numeric": take_rows(self.arrays.numeric, rows)}
         if self.arrays.labels is not None:
             batch["label"] = take_rows(self.arrays.labels, rows)
+        if self.arrays.weights is not None:
+            batch["weight"] = take_rows(self.arrays.weights, rows)
         return batch
 
 
@@ -227,6 +230,8 @@ class BlockSplit(Dataset):
         self._columns = {"ids": arrays.ids, "numeric": arrays.numeric}
         if arrays.labels is not None:
             self._columns["label"] = arrays.labels
+        if arrays.weights is not None:
+            self._columns["weight"] = arrays.weights
         self._blocks: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()
         self._files: dict[str, int] = {}
         self._pid = os.getpid()

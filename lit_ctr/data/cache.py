@@ -160,6 +160,8 @@ def save_split(directory: Path, arrays: EncodedArrays) -> None:
     np.save(directory / "numeric.npy", arrays.numeric)
     if arrays.labels is not None:
         np.save(directory / "labels.npy", arrays.labels)
+    if arrays.weights is not None:
+        np.save(directory / "weights.npy", arrays.weights)
 
 
 class SplitWriter:
@@ -171,7 +173,9 @@ class SplitWriter:
     count be filled in at the end without moving the data.
     """
 
-    def __init__(self, directory: Path, id_dtype: np.dtype, num_ids: int, num_numeric: int) -> None:
+    def __init__(
+        self, directory: Path, id_dtype: np.dtype, num_ids: int, num_numeric: int, weighted: bool = False
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.rows = 0
         self.label_sum = 0.0
@@ -180,6 +184,8 @@ class SplitWriter:
             "numeric": (np.dtype(np.float32), (num_numeric,)),
             "labels": (np.dtype(np.float32), ()),
         }
+        if weighted:  # weights.npy: the sample weights, [N]
+            self._specs["weights"] = (np.dtype(np.float32), ())
         self._files = {name: open(directory / f"{name}.npy", "wb") for name in self._specs}  # noqa: SIM115
         self._header_sizes = {name: self._write_header(name) for name in self._specs}
 
@@ -195,7 +201,11 @@ class SplitWriter:
         """Add the rows of one chunk (labelled) after those already written."""
         if arrays.labels is None:
             raise ValueError("SplitWriter writes labelled rows only")
-        for name, array in (("ids", arrays.ids), ("numeric", arrays.numeric), ("labels", arrays.labels)):
+        columns = {"ids": arrays.ids, "numeric": arrays.numeric, "labels": arrays.labels, "weights": arrays.weights}
+        for name in self._specs:
+            array = columns[name]
+            if array is None:
+                raise ValueError(f"SplitWriter: expected {name} in every chunk")
             dtype, tail = self._specs[name]
             if array.shape[1:] != tail:
                 raise ValueError(f"{name}: expected rows of shape {tail}, got {array.shape[1:]}")
@@ -279,9 +289,10 @@ def damage(entry: Path, manifest: dict[str, dict[str, Any]]) -> str | None:
 
 def load_split(directory: Path) -> EncodedArrays:
     """Memory-map one split's arrays (pages are shared between DDP ranks)."""
-    labels = directory / "labels.npy"
+    labels, weights = directory / "labels.npy", directory / "weights.npy"
     return EncodedArrays(
         ids=np.load(directory / "ids.npy", mmap_mode="r"),
         numeric=np.load(directory / "numeric.npy", mmap_mode="r"),
         labels=np.load(labels, mmap_mode="r") if labels.exists() else None,
+        weights=np.load(weights, mmap_mode="r") if weights.exists() else None,
     )

@@ -37,6 +37,10 @@ class ValueCodes:
         """The UInt32 code of each value of ``column`` (null stays null); registers unseen values."""
         return column.cast(self.dtype).to_physical()
 
+    def list_codes(self, column: pl.Expr) -> pl.Expr:
+        """:meth:`codes` of every value of a list column (a multi field): ``List(UInt32)``."""
+        return column.cast(pl.List(self.dtype)).to_physical()
+
     def values(self, count: int) -> pl.Series:
         """The values with codes ``0..count-1``, in code order."""
         return self._categories.to_series()[:count]

@@ -3,7 +3,7 @@
 :func:`prepare` checks every value of one :class:`~lit_ctr.data.readers.RawTable` against
 the schema and types it, in polars: the label as 0/1, numeric fields as transformed
 floats, categorical fields (bucketized numerics included) as strings with null for
-missing. The first bad cell raises a :class:`~lit_ctr.data.errors.DataError` naming its
+missing, multi fields as lists of strings (null for a missing cell). The first bad cell raises a :class:`~lit_ctr.data.errors.DataError` naming its
 file, line and column.
 """
 
@@ -15,7 +15,7 @@ import polars as pl
 
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.readers import RawTable
-from lit_ctr.data.schema import Field, Schema
+from lit_ctr.data.schema import SCALED_TRANSFORMS, Field, Schema
 
 
 def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> pl.DataFrame:
@@ -26,13 +26,28 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
         columns[schema.label] = _label(table, schema)
     elif require_label:
         raise DataError(f"expected a label column {schema.label!r}", file=table.file)
+    if schema.weight is not None and require_label:  # scoring ignores weights
+        if schema.weight not in frame.columns:
+            raise DataError(f"expected a weight column {schema.weight!r} (schema.weight)", file=table.file)
+        columns[schema.weight] = _weight(table, schema.weight)
     # Columns are typed all at once (polars runs them in parallel) and checked in bulk.
     # Numbers are parsed as read; a field that fails is stripped and checked again (" 12"
     # and blanks pass then), and only a field that still fails is looked at cell by cell,
     # to name the first bad cell.
     categorical = [f for f in schema.fields if f.kind == "categorical"]
     numeric = [f for f in schema.fields if f.kind == "numeric"]
-    texts = frame.select([pl.col(f.name).str.strip_chars() for f in categorical] + [pl.col(f.name) for f in numeric])
+    for f in categorical + numeric:
+        if f.name in frame.columns and frame.schema[f.name].is_nested():
+            raise DataError(
+                f"holds lists; only a multi field (kind: multi) takes several values, got {frame.schema[f.name]}",
+                column=f.name,
+                file=table.file,
+            )
+    texts = frame.select(
+        [pl.col(f.name).str.strip_chars() for f in categorical]
+        + [pl.col(f.name) for f in numeric]
+        + [_values(pl.col(f.name), f, frame.schema[f.name]).alias(f.name) for f in schema.multi]
+    )
     parsed = texts.select(pl.col(f.name).cast(pl.Float64, strict=False) for f in numeric)
     failing = _failing(texts, parsed, numeric)
     if failing:
@@ -45,9 +60,25 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
     for f in schema.fields:
         if f.kind == "categorical":
             columns[f.name] = pl.when(pl.col(f.name) != "").then(pl.col(f.name))
+        elif f.kind == "multi":
+            columns[f.name] = pl.col(f.name)
         else:
             columns[f.name] = _numeric_value(pl.col(f.name), f)
     return typed.select(value.alias(name) for name, value in columns.items())
+
+
+def _values(raw: pl.Expr, f: Field, dtype: pl.DataType) -> pl.Expr:
+    """A multi field's cell as a list of its values (stripped, empty ones dropped): a text
+    cell split at ``f.separator``, a list cell as it is. A missing cell (null, or empty
+    text) stays null: the model sees the field's missing id. An empty list stays empty:
+    the field pools to nothing (the zero vector)."""
+    if dtype.is_nested():
+        values = raw
+    else:
+        text = raw.str.strip_chars()
+        values = pl.when(text != "").then(text.str.split(f.separator, inclusive=False))
+    element = pl.element().str.strip_chars()
+    return values.list.eval(element.filter(element.is_not_null() & (element != "")))
 
 
 def _failing(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[Field]:
@@ -108,6 +139,21 @@ def _label(table: RawTable, schema: Schema) -> pl.Expr:
     return pl.lit(target.cast(pl.Float32)).alias(schema.label)
 
 
+def _weight(table: RawTable, name: str) -> pl.Expr:
+    """The weight column as Float32, or a located DataError at its first cell that is not a
+    finite number >= 0 (missing included)."""
+    raw = table.frame[name].str.strip_chars()
+    value = raw.cast(pl.Float64, strict=False)
+    bad = (value.is_null() | ~value.is_finite() | (value < 0) | value.cast(pl.Float32).is_infinite()).fill_null(True)
+    if bad.any():
+        row = _first_row(table, bad)
+        found = "nothing" if raw[row] in (None, "") else repr(raw[row])
+        raise DataError(
+            f"expected a sample weight, a finite number >= 0, found {found}", column=name, **table.locate(row)
+        )
+    return pl.lit(value.cast(pl.Float32)).alias(name)
+
+
 def _number(text: str) -> float | None:
     try:
         return float(text)
@@ -150,11 +196,17 @@ def _raise_bad_numeric(table: RawTable, f: Field) -> None:
 
 def _numeric_value(x: pl.Expr, f: Field) -> pl.Expr:
     """The model's value of numeric field ``f`` from its parsed Float64 ``x`` (null = missing):
-    a bucket string for ``bucketize``, else a Float32 with missing as ``fill_value``."""
+    a bucket string for ``bucketize``; the Float64 value, null kept, for ``standard`` and
+    ``minmax`` (:func:`lit_ctr.data.scaling.scaled` finishes it when encoding); else a
+    Float32, clipped to ``clip``, with missing as ``fill_value``."""
     if f.transform == "bucketize":
         return pl.when(x > 2).then((x.log() ** 2).floor()).otherwise(x).cast(pl.Int64).cast(pl.String)
+    if f.transform in SCALED_TRANSFORMS:  # scaled when encoded, with the training split's statistics
+        return x
     if f.transform == "log1p":
         x = x.sign() * x.abs().log1p()
+    if f.clip is not None:
+        x = x.clip(f.clip[0], f.clip[1])
     return x.fill_null(f.fill_value).cast(pl.Float32)
 
 

@@ -231,7 +231,8 @@ class CTRDataModule(LightningDataModule):
     # ----------------------------------------------------------------- what the model needs
     @property
     def field_dims(self) -> list[int]:
-        """Ids per categorical field (OOV and missing ids included), in schema order."""
+        """Ids per categorical field (OOV and missing ids included), in schema order; the
+        multi-valued fields last."""
         if self.preprocessing_from is not None:
             return self.vocabulary.sizes
         return list(self.meta["field_dims"])
@@ -242,6 +243,13 @@ class CTRDataModule(LightningDataModule):
         if self.preprocessing_from is not None:
             return len(self.schema.numeric)
         return int(self.meta["num_numeric"])
+
+    @property
+    def multi_fields(self) -> list[dict[str, Any]]:
+        """The multi-valued fields' ``{name, max_len, pooling}``, in order (the model's
+        ``multi_fields``): the last ``len(multi_fields)`` of ``field_dims``, each taking
+        ``max_len`` columns of ``ids``."""
+        return self.schema.multi_layout()
 
     @property
     def vocabulary(self) -> Vocabulary:

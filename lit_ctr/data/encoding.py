@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,11 @@ import polars as pl
 
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.files import FdReader, read_exactly, write_all
-from lit_ctr.data.schema import Schema
-from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, RESERVED_IDS, Vocabulary
+from lit_ctr.data.hashing import bucket, list_bucket
+from lit_ctr.data.multi import pad_lists
+from lit_ctr.data.scaling import NumericStats, scaled
+from lit_ctr.data.schema import SCALED_TRANSFORMS, Schema
+from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, PAD_ID, RESERVED_IDS, Vocabulary
 
 
 @dataclass
@@ -33,11 +37,13 @@ class EncodedArrays:
         ids: ``[N, F_cat]`` int32 (int64 when the id space needs it), global ids.
         numeric: ``[N, F_num]`` float32.
         labels: ``[N]`` float32 0/1, or ``None`` for unlabelled rows.
+        weights: ``[N]`` float32 sample weights (``schema.weight``), or ``None``.
     """
 
     ids: np.ndarray
     numeric: np.ndarray
     labels: np.ndarray | None
+    weights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.ids.shape[0]
@@ -61,35 +67,77 @@ class Encoder:
         self.schema = schema
         self.id_dtype = vocabulary.id_dtype
         self._pl_id_dtype = pl.Int32 if self.id_dtype == np.int32 else pl.Int64
-        self._lookups = [_Lookup(vocab.values) for vocab in vocabulary.fields]
+        self._lookups: list[_Lookup | _HashedLookup] = [
+            _HashedLookup(vocab.hash_buckets) if vocab.hash_buckets is not None else _Lookup(vocab.values)
+            for vocab in vocabulary.fields
+        ]
         self._offsets = vocabulary.offsets
+        self._numeric_stats = vocabulary.numeric
+        self.truncated: dict[str, int] = {}  # multi field → rows whose list was longer than max_len
 
     def __call__(self, frame: pl.DataFrame) -> EncodedArrays:
         n = frame.height
-        if self._lookups:
+        single = self.schema.categorical
+        parts = []
+        if single:
+            lookups = self._lookups[: len(single)]
             codes = frame.select(
-                lookup.codes(pl.col(f.name)).alias(f"code{i}")
-                for i, (f, lookup) in enumerate(zip(self.schema.categorical, self._lookups))
+                lookup.codes(pl.col(f.name)).alias(f"code{i}") for i, (f, lookup) in enumerate(zip(single, lookups))
             )
-            ids = codes.select(
-                (lookup.ids(pl.col(f"code{i}")) + offset).cast(self._pl_id_dtype).alias(f"id{i}")
-                for i, (lookup, offset) in enumerate(zip(self._lookups, self._offsets))
-            ).to_numpy(order="c")
-            for lookup, column in zip(self._lookups, codes.iter_columns()):
+            parts.append(
+                codes.select(
+                    (lookup.ids(pl.col(f"code{i}")) + offset).cast(self._pl_id_dtype).alias(f"id{i}")
+                    for i, (lookup, offset) in enumerate(zip(lookups, self._offsets))
+                ).to_numpy(order="c")
+            )
+            for lookup, column in zip(lookups, codes.iter_columns()):
                 lookup.seen(column)
-        else:
-            ids = np.zeros((n, 0), dtype=self.id_dtype)
-        numeric, labels = numeric_and_labels(frame, self.schema)
-        return EncodedArrays(np.ascontiguousarray(ids, dtype=self.id_dtype), numeric, labels)
+        for f, lookup, offset in zip(
+            self.schema.multi, self._lookups[len(single) :], self._offsets[len(single) :], strict=True
+        ):
+            codes_list = frame.select(lookup.list_codes(pl.col(f.name)).alias("codes")).to_series()
+            ids_list = (
+                codes_list.to_frame().select(pl.col("codes").list.eval(lookup.ids(pl.element()) + offset)).to_series()
+            )
+            padded, truncated = pad_lists(ids_list, f, pad=PAD_ID, missing=MISSING_ID + offset, dtype=self.id_dtype)
+            self.truncated[f.name] = self.truncated.get(f.name, 0) + truncated
+            parts.append(padded)
+            lookup.seen(codes_list.explode().drop_nulls())
+        ids = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), dtype=self.id_dtype)
+        numeric, labels = numeric_and_labels(frame, self.schema, self._numeric_stats)
+        return EncodedArrays(
+            np.ascontiguousarray(ids, dtype=self.id_dtype), numeric, labels, weights_of(frame, self.schema)
+        )
 
 
-def numeric_and_labels(frame: pl.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray | None]:
+def weights_of(frame: pl.DataFrame, schema: Schema) -> np.ndarray | None:
+    """A prepared frame's sample weights ``[N]`` float32, or ``None`` (no ``schema.weight``,
+    or rows to score, which carry none)."""
+    if schema.weight is None or schema.weight not in frame.columns:
+        return None
+    return frame[schema.weight].to_numpy().astype(np.float32)
+
+
+def numeric_and_labels(
+    frame: pl.DataFrame, schema: Schema, stats: Mapping[str, NumericStats] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """A prepared frame's numeric values ``[N, F_num]`` float32 (C order) and labels
-    ``[N]`` float32, or ``None`` without a label column."""
-    names = [f.name for f in schema.numeric]
+    ``[N]`` float32, or ``None`` without a label column.
+
+    ``standard`` and ``minmax`` fields are scaled with ``stats`` (field name → the
+    training split's :class:`~lit_ctr.data.scaling.NumericStats`), which they require.
+    """
+    columns = []
+    for f in schema.numeric:
+        if f.transform in SCALED_TRANSFORMS:
+            if stats is None or f.name not in stats:
+                raise ValueError(f"numeric field {f.name!r} ({f.transform}) needs its training statistics")
+            columns.append(scaled(pl.col(f.name), f, stats[f.name]).alias(f.name))
+        else:
+            columns.append(pl.col(f.name))
     numeric = (
-        frame.select(names).to_numpy(order="c").astype(np.float32, copy=False)
-        if names
+        frame.select(columns).to_numpy(order="c").astype(np.float32, copy=False)
+        if columns
         else np.zeros((frame.height, 0), dtype=np.float32)
     )
     labels = frame[schema.label].to_numpy().astype(np.float32) if schema.label in frame.columns else None
@@ -122,6 +170,12 @@ class _Lookup:
             return column.replace_strict(self.values, positions, default=self.size, return_dtype=pl.UInt32)
         return self._mapping.codes(column)
 
+    def list_codes(self, column: pl.Expr) -> pl.Expr:
+        """:meth:`codes` of every value of a list column (a multi field)."""
+        if self._mapping is None:
+            return column.list.eval(self.codes(pl.element()))
+        return self._mapping.list_codes(column)
+
     def ids(self, codes: pl.Expr) -> pl.Expr:
         """Field-local ids (Int64) of :meth:`codes`."""
         return (
@@ -139,27 +193,56 @@ class _Lookup:
             self._register()
 
 
+class _HashedLookup:
+    """:class:`_Lookup`'s interface for a hashed field: a value's code is its bucket
+    (:mod:`lit_ctr.data.hashing`), every value has one, nothing accumulates."""
+
+    def __init__(self, buckets: int) -> None:
+        self.size = buckets
+
+    def codes(self, column: pl.Expr) -> pl.Expr:
+        return bucket(column, self.size)
+
+    def list_codes(self, column: pl.Expr) -> pl.Expr:
+        return list_bucket(column, self.size)
+
+    def ids(self, codes: pl.Expr) -> pl.Expr:
+        return pl.when(codes.is_null()).then(MISSING_ID).otherwise(codes.cast(pl.Int64) + RESERVED_IDS)
+
+    def seen(self, codes: pl.Series) -> None:
+        """Nothing to bound: buckets are not remembered."""
+
+
 # Codes of unseen values a lookup lets accumulate (beyond the vocabulary's size) before
 # it starts a fresh mapping; re-registering a 10^6-value vocabulary takes about a second.
 _UNSEEN_CODES = 1_000_000
 
 
-def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1 << 16) -> None:
-    """Rewrite an ``ids.npy`` of per-field value codes (int32, ``-1`` = missing) as ids.
+def map_codes_to_ids(
+    path: Path, code_ids: list[np.ndarray], column_fields: list[int] | None = None, block_rows: int = 1 << 16
+) -> None:
+    """Rewrite an ``ids.npy`` of per-field value codes (int32, ``-1`` = missing, ``-2`` =
+    a multi field's padding) as ids.
 
-    Column ``j`` becomes ``code_ids[j][code]``
+    Column ``j`` of field ``k = column_fields[j]`` (default: column ``j`` is field ``j``;
+    a multi field has ``max_len`` columns) becomes ``code_ids[k][code]``, padding ``PAD_ID``
     (:meth:`~lit_ctr.data.vocabulary.VocabularyCounter.code_ids`). The file is read and
     written back in blocks of ``block_rows`` rows with plain reads and writes, on all
     cores, so resident memory stays at a few blocks; in place when the ids are int32,
     else into a new file moved over it.
     """
     dtype = code_ids[0].dtype if code_ids else np.dtype(np.int32)
-    # All fields' tables end to end, each with its missing id first: a block of codes
-    # becomes ids with one add and one gather in memory order (a gather per column
-    # strides over the whole block once per field).
-    lookup = np.concatenate([np.concatenate([t[-1:], t[:-1]]) for t in code_ids]) if code_ids else np.zeros(0, dtype)
+    # All fields' tables end to end, each with the padding id and its missing id first: a
+    # block of codes becomes ids with one add and one gather in memory order (a gather per
+    # column strides over the whole block once per field).
+    pad = np.full(1, PAD_ID, dtype)
+    lookup = (
+        np.concatenate([np.concatenate([pad, t[-1:], t[:-1]]) for t in code_ids]) if code_ids else np.zeros(0, dtype)
+    )
     index_dtype = np.int32 if len(lookup) < 2**31 else np.int64
-    base = (np.cumsum([0] + [len(t) for t in code_ids[:-1]]) + 1).astype(index_dtype)
+    field_base = np.cumsum([0] + [len(t) + 1 for t in code_ids[:-1]]) + 2
+    columns = column_fields if column_fields is not None else list(range(len(code_ids)))
+    base = field_base[columns].astype(index_dtype) if code_ids else np.zeros(0, index_dtype)
     source = os.open(path, os.O_RDWR)
     target = None
     try:
@@ -183,7 +266,7 @@ def map_codes_to_ids(path: Path, code_ids: list[np.ndarray], block_rows: int = 1
             codes = np.empty((min(block_rows, rows - first), width), dtype=np.int32)
             read_exactly(source, codes, header.offset + first * width * 4, path)
             index = codes.astype(index_dtype, copy=False)
-            index += base  # codes are at least -1: each field's missing id sits at its base - 1
+            index += base  # codes are at least -2: each field's missing id sits at its base - 1, padding at - 2
             ids = np.take(lookup, index)
             write_all(out, ids.data, out_start + first * width * dtype.itemsize)
 

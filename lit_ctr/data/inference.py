@@ -110,7 +110,7 @@ def field_dict(f: Field) -> dict[str, Any]:
     """The field's non-default settings (``{name: user}``, ``{name: price, kind: numeric, ...}``)."""
     out: dict[str, Any] = {"name": f.name}
     defaults = Field(name=f.name)
-    for key in ("kind", "min_count", "transform", "fill_value"):
+    for key in ("kind", "min_count", "transform", "fill_value", "clip"):
         if getattr(f, key) != getattr(defaults, key):
             out[key] = getattr(f, key)
     return out
@@ -367,7 +367,9 @@ def complete_data_config(config: Any) -> None:
 def _namespace(f: Field) -> Any:
     from jsonargparse import Namespace
 
-    return Namespace(name=f.name, kind=f.kind, min_count=f.min_count, transform=f.transform, fill_value=f.fill_value)
+    return Namespace(
+        name=f.name, kind=f.kind, min_count=f.min_count, transform=f.transform, fill_value=f.fill_value, clip=f.clip
+    )
 
 
 def _plain(value: Any) -> dict[str, Any]:

@@ -33,12 +33,14 @@ import polars as pl
 
 from lit_ctr.data import cache
 from lit_ctr.data.checks import prepare
-from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, numeric_and_labels
+from lit_ctr.data.encoding import EncodedArrays, Encoder, map_codes_to_ids, numeric_and_labels, weights_of
 from lit_ctr.data.errors import DataError
 from lit_ctr.data.files import read_json, write_json
+from lit_ctr.data.multi import column_fields, log_truncated
 from lit_ctr.data.progress import Progress, size
 from lit_ctr.data.read_ahead import read_ahead
 from lit_ctr.data.readers import expand_paths, file_header, read_tables
+from lit_ctr.data.scaling import scaled_fields
 from lit_ctr.data.schema import FileFormat, Schema
 from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
 
@@ -85,6 +87,11 @@ class Pipeline:
     chunk_rows: int = 100_000
     vocabulary: Vocabulary | None = None
     split_formats: dict[str, FileFormat] = field(default_factory=dict)
+
+    @property
+    def _weighted(self) -> bool:
+        """Whether the splits carry sample weights (``schema.weight``)."""
+        return self.schema.weight is not None
 
     def has_splits(self) -> bool:
         """Whether there is anything to encode (not so for a checkpoint's vocabulary and
@@ -207,14 +214,15 @@ class Pipeline:
     def _write_entry(self, tmp: Path, inputs: dict[str, list[Path]], description: dict[str, Any]) -> None:
         """Encode every split into ``tmp``, chunk by chunk.
 
-        With separate split files the train split is read once: its values are counted
+        With separate split files the train split is read once (twice with ``standard`` or
+        ``minmax`` numeric fields, whose statistics come first): its values are counted
         and written as per-field codes in the same pass, and the codes are mapped to ids
         in place once the vocabulary is fitted; valid and test are then encoded. With one
         ``path`` cut by fractions, the rows are counted, the train rows' values counted,
         then every row is encoded and routed to its split.
         """
         counter = VocabularyCounter(self.schema)
-        num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
+        num_ids, num_numeric = self.schema.id_columns, len(self.schema.numeric)
         written: dict[str, cache.SplitWriter] = {}
         if self.path is None:
             sources = {
@@ -224,12 +232,14 @@ class Pipeline:
             }
             routes: np.ndarray | None = None
             routed: list[str] = []
-            train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric)
-            self._write(
-                {"train": train},
-                read_ahead(self._chunks(inputs["train"], 1, self._format("train", inputs))),
-                self._coder(counter),
-            )
+            train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric, self._weighted)
+            scaled = bool(scaled_fields(self.schema))
+            train_chunks = self._chunks(inputs["train"], 2 if scaled else 1, self._format("train", inputs))
+            if scaled:  # standard/minmax need the split's statistics before its first row is written
+                for frame in train_chunks:
+                    counter.update_numeric(frame)
+            self._write({"train": train}, read_ahead(train_chunks), self._coder(counter))
+            log_truncated("train", self.schema, counter.truncated)
             written["train"] = train
             train_rows = train.rows
         else:
@@ -259,7 +269,11 @@ class Pipeline:
         field_dims = vocabulary.sizes
         if written:
             start = time.perf_counter()
-            map_codes_to_ids(tmp / "train" / "ids.npy", counter.code_ids(vocabulary.offsets, vocabulary.id_dtype))
+            map_codes_to_ids(
+                tmp / "train" / "ids.npy",
+                counter.code_ids(vocabulary.offsets, vocabulary.id_dtype),
+                column_fields(self.schema),
+            )
             log.info("lit-ctr: mapped the train split's values to ids in %.1f s", time.perf_counter() - start)
         del counter  # a count per distinct training value: not needed while encoding
         encoder = Encoder(self.schema, vocabulary) if sources else None
@@ -269,9 +283,11 @@ class Pipeline:
             assert encoder is not None  # built above whenever there are sources
             splits = routed if source == "all" else [source]
             writers = {
-                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric) for split in splits
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
+                for split in splits
             }
             self._write(writers, read_ahead(chunks), encoder, routes if source == "all" else None)
+            log_truncated(" and ".join(splits), self.schema, encoder.truncated)
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:
@@ -285,24 +301,26 @@ class Pipeline:
         vocabulary = self.vocabulary
         assert vocabulary is not None
         encoder = Encoder(self.schema, vocabulary)
-        num_ids, num_numeric = len(self.schema.categorical), len(self.schema.numeric)
+        num_ids, num_numeric = self.schema.id_columns, len(self.schema.numeric)
         write_json(tmp / "vocabulary.json", vocabulary.to_dict())
         written: dict[str, cache.SplitWriter] = {}
         for split, paths in inputs.items():
             if split != "all":
-                writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
+                writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
                 self._write({split: writer}, read_ahead(self._chunks(paths, 1, self._format(split, inputs))), encoder)
+                log_truncated(split, self.schema, encoder.truncated)
                 written[split] = writer
         if self.path is not None:
             chunks = self._chunks(inputs["all"], 2, self._format("all", inputs))  # count rows, encode
             _, routes, routed = self._split_rows(chunks)
             writers = {
-                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric)
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
                 for split in routed
                 if split != "train"
             }
             if writers:
                 self._write(writers, read_ahead(chunks), encoder, routes)
+                log_truncated(" and ".join(writers), self.schema, encoder.truncated)
             written.update(writers)
         for split, writer in written.items():
             if writer.rows == 0:
@@ -311,10 +329,15 @@ class Pipeline:
         _write_meta(tmp, description, written, vocabulary.sizes, num_numeric)
 
     def _coder(self, counter: VocabularyCounter) -> Callable[[pl.DataFrame], EncodedArrays]:
-        """Training chunks → arrays whose ``ids`` are ``counter``'s value codes (counted)."""
+        """Training chunks → arrays whose ``ids`` are ``counter``'s value codes (counted) and
+        whose scaled numeric fields use the statistics ``counter`` holds now."""
+
+        stats = counter.numeric_stats()  # complete: counted in a pass before this one
 
         def code(frame: pl.DataFrame) -> EncodedArrays:
-            return EncodedArrays(counter.codes(frame), *numeric_and_labels(frame, self.schema))
+            return EncodedArrays(
+                counter.codes(frame), *numeric_and_labels(frame, self.schema, stats), weights_of(frame, self.schema)
+            )
 
         return code
 
@@ -467,4 +490,5 @@ def log_splits(meta: dict[str, Any], splits: list[str]) -> None:
 def _take(arrays: EncodedArrays, mask: np.ndarray) -> EncodedArrays:
     """The rows of ``arrays`` where ``mask`` (``[N]`` bool) is true."""
     labels = arrays.labels[mask] if arrays.labels is not None else None
-    return EncodedArrays(arrays.ids[mask], arrays.numeric[mask], labels)
+    weights = arrays.weights[mask] if arrays.weights is not None else None
+    return EncodedArrays(arrays.ids[mask], arrays.numeric[mask], labels, weights)

@@ -82,12 +82,21 @@ def as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     (``7.0`` → ``"7"``), so integer ids that arrive as floats (a Parquet float column, a
     pandas column with a missing cell, a dict with ``7.0``) find the ids of their integers;
     other floats keep polars' shortest text (``0.5``). Text files keep the text as written.
+    A list column (a multi field in Parquet or in-memory rows) stays a list, of its values'
+    text by the same rule.
     """
-    value = pl.col(column)
+    return _text(pl.col(column), dtype).alias(column)
+
+
+def _text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, (pl.List, pl.Array)):
+        inner = dtype.inner
+        assert inner is not None  # a list type always has one
+        return value.cast(pl.List(inner)).list.eval(_text(pl.element(), inner))  # type: ignore[arg-type]
     if not dtype.is_float():
         return value.cast(pl.String)
     whole = value.is_finite() & (value == value.floor()) & (value.abs() < 2.0**63)
-    return pl.when(whole).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String)).alias(column)
+    return pl.when(whole).then(value.cast(pl.Int64).cast(pl.String)).otherwise(value.cast(pl.String))
 
 
 def expand_paths(pattern: str | Path) -> list[Path]:
@@ -212,6 +221,8 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
     missing = [n for n in names if n not in available]
     if schema.label not in available and require_label:
         missing.insert(0, schema.label)
+    if schema.weight is not None and schema.weight not in available and require_label:
+        missing.append(schema.weight)
     if missing:
         if header and not any_schema_name(available, schema):
             raise DataError(
@@ -226,7 +237,8 @@ def _wanted(schema: Schema, available: list[str], file: str, require_label: bool
             f"the file lacks schema column(s) {missing}; it has {available}",
             file=file,
         )
-    return ([schema.label] if schema.label in available else []) + names
+    weight = [schema.weight] if schema.weight is not None and schema.weight in available else []
+    return ([schema.label] if schema.label in available else []) + names + weight
 
 
 def any_schema_name(values: list[str], schema: Schema) -> bool:
@@ -269,9 +281,11 @@ def file_header(path: Path, schema: Schema, fmt: FileFormat) -> list[str] | None
 
 
 def headerless_columns(schema: Schema, fmt: FileFormat) -> list[str]:
-    """The column names of a file without a header: ``fmt.columns``, else the label then
-    the schema's fields."""
-    return list(fmt.columns) if fmt.columns else [schema.label] + [f.name for f in schema.fields]
+    """The column names of a file without a header: ``fmt.columns``, else the label, the
+    schema's fields, then the weight column (when the schema has one)."""
+    if fmt.columns:
+        return list(fmt.columns)
+    return [schema.label] + [f.name for f in schema.fields] + ([schema.weight] if schema.weight else [])
 
 
 def _read_parquet(path: Path, schema: Schema, require_label: bool, chunk_rows: int | None) -> Iterator[RawTable]:
@@ -441,8 +455,16 @@ def _not_utf8(path: Path) -> DataError | None:
 
 def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
     """``label idx:val idx:val ...`` lines; categorical fields take ``idx`` as the value,
-    numeric fields take ``val``."""
+    numeric fields take ``val``; a multi field takes the list of its tokens' ``idx`` on the
+    line (in line order; the ``val`` weights are not read), which needs ``field_starts``."""
     names = [f.name for f in schema.fields]
+    multi = {i for i, f in enumerate(schema.fields) if f.kind == "multi"}
+    if multi and fmt.field_starts is None:
+        raise DataError(
+            "file_format.field_starts: a libFM file with multi fields needs the first index of each field "
+            "(several tokens of one field cannot be told apart by position)",
+            file=str(path),
+        )
     (lines,) = _collect_lines(
         path,
         pl.scan_lines(path)
@@ -472,14 +494,14 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
             line=int(bad["row"][0]) + 1,
         )
     exploded = exploded.with_columns(field=_libfm_field(exploded, fmt, len(names), path))
-    dup = exploded.filter(pl.struct("row", "field").is_duplicated()).head(1)
+    dup = exploded.filter(pl.struct("row", "field").is_duplicated() & ~pl.col("field").is_in(list(multi))).head(1)
     if dup.height:
         raise DataError(
             f"two indices of field {names[int(dup['field'][0])]!r} on one line",
             file=str(path),
             line=int(dup["row"][0]) + 1,
         )
-    takes_index = pl.Series([f.kind == "categorical" for f in schema.fields])
+    takes_index = pl.Series([f.kind in ("categorical", "multi") for f in schema.fields])
     exploded = exploded.with_columns(
         value=pl.when(takes_index.gather(exploded["field"]))
         .then(pl.col("idx").cast(pl.String))
@@ -491,6 +513,8 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
     columns = [label.alias(schema.label)]
     for i, name in enumerate(names):
         column = exploded.filter(pl.col("field") == i).select("row", "value")
+        if i in multi:  # every token of the field, in line order; a line without any: missing
+            column = column.group_by("row", maintain_order=True).agg(pl.col("value"))
         columns.append(rows.join(column, on="row", how="left", maintain_order="left")["value"].alias(name))
     frame = pl.DataFrame(columns)
     # Row numbers of blank lines were skipped: keep each row's own line for errors.

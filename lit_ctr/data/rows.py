@@ -88,9 +88,9 @@ def rows_table(rows: Any, schema: Schema) -> RawTable:
     if isinstance(rows, pl.DataFrame):
         frame = rows
     elif _is_pandas_frame(rows):
-        frame = _from_pandas(rows)
+        frame = _from_pandas(rows, separators(schema))
     elif isinstance(rows, (list, tuple)):
-        frame = _from_dicts(rows, [schema.label, *(f.name for f in schema.fields)])
+        frame = _from_dicts(rows, [schema.label, *(f.name for f in schema.fields)], separators(schema))
     else:
         raise DataError(
             f"expected rows as a path, a polars or pandas frame, or a list of dicts; got {type(rows).__name__}",
@@ -101,10 +101,18 @@ def rows_table(rows: Any, schema: Schema) -> RawTable:
     if missing:
         raise DataError(f"the rows lack schema column(s) {missing}; they have {frame.columns}", file="<rows>")
     keep = ([schema.label] if schema.label in frame.columns else []) + names
-    nested = [c for c in keep if frame.schema[c].is_nested() or frame.schema[c] == pl.Object]
+    multi = {f.name for f in schema.multi}
+    nested = [
+        c
+        for c in keep
+        if frame.schema[c] == pl.Object
+        or (frame.schema[c].is_nested() and not (c in multi and isinstance(frame.schema[c], (pl.List, pl.Array))))
+    ]
     if nested:
         raise DataError(
-            f"column(s) {nested} hold lists, structs or objects; expected one value per cell", file="<rows>"
+            f"column(s) {nested} hold lists, structs or objects; expected one value per cell "
+            "(only a multi field takes a list)",
+            file="<rows>",
         )
     try:
         frame = frame.select(as_text(c, frame.schema[c]) for c in keep)
@@ -113,16 +121,47 @@ def rows_table(rows: Any, schema: Schema) -> RawTable:
     return RawTable("<rows>", frame, None)
 
 
-def _from_dicts(rows: list[dict[str, Any]] | tuple, names: list[str]) -> pl.DataFrame:
+def separators(schema: Schema) -> dict[str, str]:
+    """Each multi field's name → its separator."""
+    return {f.name: f.separator for f in schema.multi}
+
+
+def _from_dicts(rows: list[dict[str, Any]] | tuple, names: list[str], multi: dict[str, str]) -> pl.DataFrame:
     """Dicts as string columns: ``str(value)``, floats by :func:`as_text`, with None/NaN and
-    absent keys as nulls."""
+    absent keys as nulls; a multi field's values as a list column (:func:`_list_column`)."""
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise DataError(
                 f"expected a list of dicts (column name → value), row {i} is a {type(row).__name__}", file="<rows>"
             )
     present = set().union(*(row.keys() for row in rows)) if rows else set()
-    return pl.DataFrame([_column(name, [row.get(name) for row in rows]) for name in names if name in present])
+    return pl.DataFrame(
+        [
+            _list_column(name, [row.get(name) for row in rows], multi[name])
+            if name in multi
+            else _column(name, [row.get(name) for row in rows])
+            for name in names
+            if name in present
+        ]
+    )
+
+
+def _list_column(name: str, values: list[Any], separator: str) -> pl.Series:
+    """A multi field's Python values as a list column: a list, tuple or array is the row's
+    values (each by :func:`_column`'s rule), text is split at the field's ``separator``
+    (as in a file), None/NaN/empty text is a missing cell."""
+    if not any(isinstance(v, (list, tuple, np.ndarray)) for v in values):
+        return _column(name, values)  # text only: split by prepare, as a file's column
+    cells: list[list[str] | None] = []
+    for v in values:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            cells.append([t for t in _column("", list(v)).to_list() if t is not None])
+        elif v is None or (isinstance(v, (float, np.floating)) and v != v) or v == "":
+            cells.append(None)
+        else:
+            text = _column("", [v])[0]
+            cells.append(text.split(separator))
+    return pl.Series(name, cells, dtype=pl.List(pl.String))
 
 
 def _column(name: str, values: list[Any]) -> pl.Series:
@@ -140,7 +179,7 @@ def _is_pandas_frame(rows: Any) -> bool:
     return type(rows).__module__.split(".")[0] == "pandas" and hasattr(rows, "columns") and hasattr(rows, "isna")
 
 
-def _from_pandas(frame: Any) -> pl.DataFrame:
+def _from_pandas(frame: Any, multi: dict[str, str]) -> pl.DataFrame:
     """A pandas frame as string columns, without pyarrow.
 
     Missing cells (None, NaN, NA, NaT) become nulls. Float columns follow :func:`as_text`:
@@ -150,6 +189,10 @@ def _from_pandas(frame: Any) -> pl.DataFrame:
     columns = []
     for name in frame.columns:
         series = frame[name]
+        if str(name) in multi and series.dtype.kind == "O":
+            values = [None if _is_na(v) else v for v in series.to_numpy(dtype=object)]
+            columns.append(_list_column(str(name), values, multi[str(name)]))
+            continue
         missing = series.isna().to_numpy()
         values = series.to_numpy(dtype=object)
         if series.dtype.kind == "f":
@@ -159,3 +202,8 @@ def _from_pandas(frame: Any) -> pl.DataFrame:
                 pl.Series(str(name), [None if m else str(v) for v, m in zip(values, missing)], dtype=pl.String)
             )
     return pl.DataFrame(columns)
+
+
+def _is_na(value: Any) -> bool:
+    """Whether one pandas cell is missing (lists are not)."""
+    return value is None or (isinstance(value, (float, np.floating)) and value != value)

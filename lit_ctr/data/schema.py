@@ -9,6 +9,9 @@ Written in YAML under the datamodule's ``init_args.schema``::
         - {name: user}                        # categorical by default
         - {name: I1, kind: numeric, transform: bucketize}
         - {name: price, kind: numeric, transform: log1p, fill_value: 0.0}
+        - {name: age, kind: numeric, transform: standard, clip: [-3.0, 3.0]}
+        - {name: rating, kind: numeric, transform: minmax}
+        - {name: genres, kind: multi, separator: "|", max_len: 20, pooling: mean}
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ from typing import Any, Literal
 
 from lit_ctr.data.errors import SchemaError
 
-FieldKind = Literal["categorical", "numeric"]
-NumericTransform = Literal["none", "log1p", "bucketize"]
+FieldKind = Literal["categorical", "numeric", "multi"]
+Pooling = Literal["sum", "mean", "max"]
+Keep = Literal["first", "last"]
+NumericTransform = Literal["none", "log1p", "bucketize", "standard", "minmax"]
+SCALED_TRANSFORMS = ("standard", "minmax")
+"""Transforms whose statistics are fitted on the training split."""
 FileKind = Literal["auto", "csv", "tsv", "parquet", "libfm"]
 
 
@@ -31,16 +38,36 @@ class Field:
 
     Args:
         name: column name in the file (or the position's name for headerless files).
-        kind: ``categorical`` (string or integer values, one embedding row each) or
-            ``numeric`` (a float).
+        kind: ``categorical`` (string or integer values, one embedding row each),
+            ``numeric`` (a float) or ``multi`` (several categorical values in one cell:
+            a delimited string in CSV/TSV, a list column in Parquet; pooled into one
+            field's vector).
         min_count: categorical values seen fewer times than this in the training split
             share the field's out-of-vocabulary id.
         transform: for numeric fields: ``none``; ``log1p``, the signed
             ``sign(x)·ln(1 + |x|)`` (defined for negative counts too); or ``bucketize``,
             which makes the value categorical with the Criteo log² rule
-            ``floor(ln(x)^2)`` for x > 2 and ``int(x)`` otherwise.
+            ``floor(ln(x)^2)`` for x > 2 and ``int(x)`` otherwise; ``standard``,
+            ``(x - mean) / std``, or ``minmax``, ``(x - min) / (max - min)``, with the
+            mean, population standard deviation, min and max of the field's present
+            values in the training split (a constant field divides by 1). The statistics
+            are part of the preprocessing: checkpoints and exports carry them and scoring
+            applies them unchanged.
         fill_value: what the model sees for a missing numeric cell (bucketized fields
-            get the field's missing id instead).
+            get the field's missing id instead); for ``standard`` and ``minmax`` it is
+            the scaled value (0.0: the training mean, or the training minimum).
+        clip: numeric fields other than ``bucketize``: ``[low, high]``, bounds the model's
+            value is clipped to after the transform (e.g. ``[-3, 3]`` standard
+            deviations for outliers); ``None`` (the default) does not clip.
+        separator: multi fields: what separates the values in a text cell (default ``|``).
+        max_len: multi fields (required): values kept per row; longer lists are truncated
+            (counted in the log), shorter ones padded.
+        pooling: multi fields: ``sum``, ``mean`` (default) or ``max`` of the values' vectors.
+        keep: multi fields: which values a truncated list keeps, the ``first`` (default)
+            or the ``last`` ``max_len``.
+        hash_buckets: categorical and multi fields: no vocabulary; a value's id is its
+            stable hash modulo this many buckets (:mod:`lit_ctr.data.hashing`), so unseen
+            values get ids too and no pass over the training data counts them.
     """
 
     name: str
@@ -48,6 +75,12 @@ class Field:
     min_count: int = 1
     transform: NumericTransform = "none"
     fill_value: float = 0.0
+    clip: list[float] | None = None
+    separator: str = "|"
+    max_len: int | None = None
+    pooling: Pooling = "mean"
+    keep: Keep = "first"
+    hash_buckets: int | None = None
 
     @property
     def is_categorical(self) -> bool:
@@ -69,6 +102,10 @@ class Schema:
         exclude: when the fields are inferred: columns that are not features (ids, leaks).
         keep: when the fields are inferred: columns to keep although they are constant or
             unique per row (left out by default).
+        weight: a column of per-row sample weights (finite numbers >= 0): the training loss
+            weighs each row by it, and validation and test report weighted metrics
+            (``val/weighted_auc``, ...) next to the unweighted ones. Needed in the training,
+            validation and test files; ignored when scoring.
     """
 
     fields: list[Field] = None  # type: ignore[assignment]  # None: inferred by the lit-ctr command
@@ -76,6 +113,7 @@ class Schema:
     label_mapping: dict[str, float] | None = None
     exclude: list[str] | None = None
     keep: list[str] | None = None
+    weight: str | None = None
 
     def __post_init__(self) -> None:
         if self.fields is None:
@@ -91,6 +129,12 @@ class Schema:
         problem = _name_problem(self.label)
         if problem:
             raise SchemaError(f"schema.label: {problem}")
+        if self.weight is not None:
+            problem = _name_problem(self.weight)
+            if problem:
+                raise SchemaError(f"schema.weight: {problem}")
+            if self.weight == self.label:
+                raise SchemaError("schema.weight: the weight column cannot be the label column")
         seen: dict[str, int] = {}
         for i, f in enumerate(self.fields):
             problem = _name_problem(f.name)
@@ -101,15 +145,25 @@ class Schema:
                 raise SchemaError(f"{where}: name collides with schema.fields[{seen[f.name]}]")
             if f.name == self.label:
                 raise SchemaError(f"{where}: name collides with the label column")
+            if f.name == self.weight:
+                raise SchemaError(f"{where}: name collides with the weight column")
             seen[f.name] = i
-            if f.kind not in ("categorical", "numeric"):
-                raise SchemaError(f"{where}: kind must be 'categorical' or 'numeric', got {f.kind!r}")
-            if f.transform not in ("none", "log1p", "bucketize"):
-                raise SchemaError(f"{where}: transform must be 'none', 'log1p' or 'bucketize', got {f.transform!r}")
-            if f.kind == "categorical" and f.transform != "none":
+            if f.kind not in ("categorical", "numeric", "multi"):
+                raise SchemaError(f"{where}: kind must be 'categorical', 'numeric' or 'multi', got {f.kind!r}")
+            _check_multi(where, f)
+            if f.transform not in ("none", "log1p", "bucketize", *SCALED_TRANSFORMS):
+                raise SchemaError(
+                    f"{where}: transform must be 'none', 'log1p', 'bucketize', 'standard' or 'minmax', "
+                    f"got {f.transform!r}"
+                )
+            if f.kind != "numeric" and f.transform != "none":
                 raise SchemaError(f"{where}: transform applies to numeric fields only")
             if isinstance(f.min_count, bool) or not isinstance(f.min_count, int) or f.min_count < 1:
                 raise SchemaError(f"{where}: min_count must be an integer >= 1, got {f.min_count!r}")
+            if f.clip is not None:
+                f.clip = _clip_bounds(where, f)
+            if f.hash_buckets is not None:
+                _check_hashed(where, f)
             if not _is_float32(f.fill_value):
                 raise SchemaError(
                     f"{where}: fill_value must be a finite number within float32 range, got {f.fill_value!r}"
@@ -130,15 +184,44 @@ class Schema:
         return [f for f in self.fields if f.is_categorical]
 
     @property
+    def multi(self) -> list[Field]:
+        """Multi-valued fields, in schema order (their ids follow the categorical ones)."""
+        return [f for f in self.fields if f.kind == "multi"]
+
+    @property
+    def id_fields(self) -> list[Field]:
+        """Fields with a vocabulary, in id-space order: the categorical ones, then the multi ones."""
+        return self.categorical + self.multi
+
+    @property
+    def id_columns(self) -> int:
+        """Columns of the ``ids`` array: one per categorical field, ``max_len`` per multi field."""
+        return len(self.categorical) + sum(int(f.max_len or 0) for f in self.multi)
+
+    def multi_layout(self) -> list[dict[str, Any]]:
+        """The multi fields' ``{name, max_len, pooling}``, in order: the model's ``multi_fields``."""
+        return [{"name": f.name, "max_len": f.max_len, "pooling": f.pooling} for f in self.multi]
+
+    @property
     def numeric(self) -> list[Field]:
         """Fields that stay floats, in schema order."""
-        return [f for f in self.fields if not f.is_categorical]
+        return [f for f in self.fields if f.kind == "numeric" and not f.is_categorical]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for hashing, JSON and checkpoints); ``exclude``/``keep`` only
         steer inference and are left out, so an inferred schema hashes like a written one."""
         data = dataclasses.asdict(self)
         del data["exclude"], data["keep"]
+        if data["weight"] is None:  # absent when unset: schemas written before it keep their cache keys
+            del data["weight"]
+        for f in data["fields"]:  # absent when unset: schemas written before these keys keep their cache keys
+            if f["clip"] is None:
+                del f["clip"]
+            if f["kind"] != "multi":
+                for key in _MULTI_KEYS:
+                    del f[key]
+            if f["hash_buckets"] is None:
+                del f["hash_buckets"]
         return data
 
     @classmethod
@@ -147,6 +230,7 @@ class Schema:
             fields=[Field(**f) for f in data["fields"]],
             label=data["label"],
             label_mapping=data.get("label_mapping"),
+            weight=data.get("weight"),
         )
 
 
@@ -167,6 +251,55 @@ def _as_field(i: int, spec: Any) -> Field:
     if "name" not in spec:
         raise SchemaError(f"schema.fields[{i}]: expected a name")
     return Field(**spec)
+
+
+_MULTI_KEYS = ("separator", "max_len", "pooling", "keep")
+_MULTI_DEFAULTS = {"separator": "|", "max_len": None, "pooling": "mean", "keep": "first"}
+
+
+def _check_multi(where: str, f: Field) -> None:
+    """The multi-field keys: only on multi fields, and valid there."""
+    if f.kind != "multi":
+        set_keys = [k for k in _MULTI_KEYS if getattr(f, k) != _MULTI_DEFAULTS[k]]
+        if set_keys:
+            raise SchemaError(f"{where}: {', '.join(set_keys)} apply to multi fields (kind: multi) only")
+        return
+    if isinstance(f.max_len, bool) or not isinstance(f.max_len, int) or f.max_len < 1:
+        raise SchemaError(f"{where}: a multi field needs max_len, an integer >= 1, got {f.max_len!r}")
+    if not isinstance(f.separator, str) or not f.separator or f.separator in ('"', "\r", "\n"):
+        raise SchemaError(
+            f"{where}: separator must be a non-empty string other than a quote or a line break, got {f.separator!r}"
+        )
+    if f.pooling not in ("sum", "mean", "max"):
+        raise SchemaError(f"{where}: pooling must be 'sum', 'mean' or 'max', got {f.pooling!r}")
+    if f.keep not in ("first", "last"):
+        raise SchemaError(f"{where}: keep must be 'first' or 'last', got {f.keep!r}")
+
+
+def _check_hashed(where: str, f: Field) -> None:
+    """``hash_buckets``: a positive integer on a categorical or multi field."""
+    from lit_ctr.data.hashing import MAX_BUCKETS
+
+    if f.kind not in ("categorical", "multi"):
+        raise SchemaError(f"{where}: hash_buckets applies to categorical and multi fields only")
+    n = f.hash_buckets
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_BUCKETS:
+        raise SchemaError(f"{where}: hash_buckets must be an integer in [1, {MAX_BUCKETS}], got {n!r}")
+    if f.min_count != 1:
+        raise SchemaError(f"{where}: min_count does not apply to a hashed field (no values are counted)")
+
+
+def _clip_bounds(where: str, f: Field) -> list[float]:
+    """``f.clip`` checked: two float32 numbers, low <= high, on a numeric field that stays numeric."""
+    if f.kind != "numeric" or f.transform == "bucketize":
+        raise SchemaError(f"{where}: clip applies to numeric fields that are not bucketized")
+    bounds = f.clip
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(_is_float32(b) for b in bounds):
+        raise SchemaError(f"{where}: clip must be [low, high], two finite numbers, got {bounds!r}")
+    low, high = (float(b) for b in bounds)
+    if low > high:
+        raise SchemaError(f"{where}: clip must be [low, high] with low <= high, got {bounds!r}")
+    return [low, high]
 
 
 def _name_problem(name: Any) -> str | None:

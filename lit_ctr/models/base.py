@@ -7,19 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from lit_ctr.checkpoint import CHECKPOINT_KEY, find_preprocessing, model_entry
+from lit_ctr.errors import ConfigError
 from lit_ctr.layers.checks import check_int_at_least, check_non_negative
 from lit_ctr.layers.embedding import FeatureEmbedding
 from lit_ctr.layers.linear import FeaturesLinear
 from lit_ctr.layers.penalised_rows import PenalisedRows
+from lit_ctr.layers.pooling import multi_field_layout
 from lit_ctr.models._speed import HookNameShortcut, compiled, prefer_fused
 from lit_ctr.models.loss_window import LossWindows
-from lit_ctr.models.metrics import ctr_metrics
+from lit_ctr.models.metrics import ctr_loss, ctr_metrics, weighted_ctr_metrics
 from lit_ctr.models.schedules import schedule_config
 from lit_ctr.models.sparse import SparseTables, optimizers_for
 
@@ -50,6 +51,10 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
             (:func:`lit_ctr.models._speed.compiled`); evaluation, checkpoints and export
             are unchanged. Off by default: it pays on some models and machines only
             (docs/throughput.md).
+        multi_fields: the multi-valued fields' ``{max_len, pooling}``, in order (the last
+            ``len(multi_fields)`` of ``field_dims``); linked from the datamodule by the CLI.
+            Each takes ``max_len`` columns of ``ids`` (padded with negative ids) and is pooled
+            into one field by the shared layers, so ``ids`` is ``[batch, F_single + Σ max_len]``.
     """
 
     metric_prefix = ""  # of every metric name: "" logs train/loss, val/auc, ...
@@ -66,12 +71,21 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
         lr_scheduler: LRSchedulerCallable | None = None,
         compile: bool = False,
+        multi_fields: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer", "lr_scheduler"])
         # Linked values must be written explicitly, or checkpoints may hold nulls.
         self.field_dims = self.hparams["field_dims"] = [int(d) for d in field_dims]
         self.num_numeric = self.hparams["num_numeric"] = int(num_numeric)
+        layout = multi_field_layout("multi_fields", multi_fields)
+        if len(layout) > len(self.field_dims):
+            raise ConfigError(
+                f"model.multi_fields: {len(layout)} multi-valued fields but only {len(self.field_dims)} field_dims"
+            )
+        self.multi_fields = self.hparams["multi_fields"] = [
+            {"max_len": f.max_len, "pooling": f.pooling} for f in layout
+        ]
         self.embed_dim = check_int_at_least("embed_dim", embed_dim, 1)
         self.embedding_l2 = check_non_negative("embedding_l2", embedding_l2)
         self.net_l2 = check_non_negative("net_l2", net_l2)
@@ -84,6 +98,9 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self._schedules: list[dict[str, Any]] = []
         self.val_metrics = ctr_metrics(f"{self.metric_prefix}val/")
         self.test_metrics = ctr_metrics(f"{self.metric_prefix}test/")
+        # Logged only for data with sample weights (schema.weight), next to the unweighted ones.
+        self.val_weighted_metrics = weighted_ctr_metrics(f"{self.metric_prefix}val/")
+        self.test_weighted_metrics = weighted_ctr_metrics(f"{self.metric_prefix}test/")
         self.preprocessing: dict[str, Any] | None = None  # set by lit_ctr.scoring.load_model
         self._loss_windows = LossWindows()
         self._penalised: list[PenalisedRows] | None = None  # found by configure_model
@@ -97,11 +114,11 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
     def feature_embedding(self, dim: int) -> FeatureEmbedding:
         """The embedding layer for this data's fields, ``[batch, F, dim]``; every model builds its
         vectors with it, so every field kind the data offers reaches every model."""
-        return FeatureEmbedding(self.field_dims, self.num_numeric, dim)
+        return FeatureEmbedding(self.field_dims, self.num_numeric, dim, multi_fields=self.multi_fields)
 
     def features_linear(self) -> FeaturesLinear:
         """The first-order term ``b + Σ w_i x_i`` for this data's fields, ``[batch]``."""
-        return FeaturesLinear(self.field_dims, self.num_numeric)
+        return FeaturesLinear(self.field_dims, self.num_numeric, multi_fields=self.multi_fields)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [batch, F_cat]`` global ids, ``numeric [batch, F_num]`` → logits ``[batch]``."""
@@ -132,7 +149,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
     def training_objective(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """``(loss, loss + penalty)`` of a batch: the log loss, and what a step minimises."""
         logits = self(batch["ids"], batch["numeric"]).float()
-        loss = F.binary_cross_entropy_with_logits(logits, batch["label"])
+        loss = ctr_loss(logits, batch["label"], batch.get("weight"))  # weighted with schema.weight
         return loss, loss + self.regularization(batch["ids"])
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
@@ -151,14 +168,18 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self._loss_windows.clear()  # nothing carried over from an earlier fit
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, self.val_metrics)
+        self._evaluate(batch, self.val_metrics, self.val_weighted_metrics)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, self.test_metrics)
+        self._evaluate(batch, self.test_metrics, self.test_weighted_metrics)
 
-    def _evaluate(self, batch: dict[str, Tensor], metrics: Any) -> None:
-        metrics.update(self(batch["ids"], batch["numeric"]).float(), batch["label"])
+    def _evaluate(self, batch: dict[str, Tensor], metrics: Any, weighted: Any = None) -> None:
+        logits = self(batch["ids"], batch["numeric"]).float()
+        metrics.update(logits, batch["label"])
         self.log_dict(metrics, prog_bar=True)
+        if weighted is not None and "weight" in batch:
+            weighted.update(logits, batch["label"], batch["weight"])
+            self.log_dict(weighted)
 
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
         """Click probabilities ``[batch]``."""

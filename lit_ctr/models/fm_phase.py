@@ -108,7 +108,14 @@ def fit_fm_phase(
     """
     optimizer = fnn.optimizer_factory if settings.lr is None else partial(torch.optim.Adam, lr=settings.lr)
     l2 = fnn.embedding_l2 if settings.embedding_l2 is None else settings.embedding_l2
-    fm = PretrainingFM(fnn.field_dims, fnn.num_numeric, fnn.embed_dim, embedding_l2=l2, optimizer=optimizer)
+    fm = PretrainingFM(
+        fnn.field_dims,
+        fnn.num_numeric,
+        fnn.embed_dim,
+        embedding_l2=l2,
+        optimizer=optimizer,
+        multi_fields=fnn.multi_fields,
+    )
     checkpoints = _checkpoint_dir(trainer)
     best = BestAndLastCheckpoint(
         dirpath=checkpoints, filename="best", monitor="fm/val/auc", mode="max", save_last=True,

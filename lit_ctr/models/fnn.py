@@ -60,6 +60,7 @@ class FNN(CTRModule):
             first-order weights and latent vectors initialise ``z`` when fitting starts.
             Ignored when resuming from a checkpoint and by ``load_from_checkpoint``.
         optimizer: builds the optimizer (default Adam).
+        multi_fields: the multi-valued fields' layout (linked from the data).
     """
 
     def __init__(
@@ -75,9 +76,16 @@ class FNN(CTRModule):
         net_l2: float = 0.0,
         fm_checkpoint: str | None = None,
         optimizer: OptimizerCallable = torch.optim.Adam,
+        multi_fields: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(
-            field_dims, num_numeric, embed_dim, embedding_l2=embedding_l2, net_l2=net_l2, optimizer=optimizer
+            field_dims,
+            num_numeric,
+            embed_dim,
+            embedding_l2=embedding_l2,
+            net_l2=net_l2,
+            optimizer=optimizer,
+            multi_fields=multi_fields,
         )
         self.fm_checkpoint = fm_checkpoint
         self.linear = self.features_linear()
@@ -86,10 +94,7 @@ class FNN(CTRModule):
 
     def dense_vectors(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``z = (w_0, z_1, …, z_n)`` flattened: ``[batch, 1 + fields·(1 + k)]``."""
-        weights = self.linear.table(ids)  # [B, F_cat, 1]
-        if self.num_numeric:
-            numeric_weights = (numeric * self.linear.numeric_weights).unsqueeze(-1)
-            weights = torch.cat([weights, numeric_weights.to(weights.dtype)], dim=1)
+        weights = self.linear.field_terms(ids, numeric)  # [B, F, 1], multi-valued fields pooled
         z = torch.cat([weights, self.embedding(ids, numeric)], dim=-1)  # [B, F, 1 + k]
         bias = self.linear.bias.expand(ids.shape[0], 1).to(z.dtype)
         return torch.cat([bias, z.flatten(1)], dim=1)

@@ -61,11 +61,12 @@ class ScoringAPI(litserve.LitAPI):
         schema = self.predictor.schema
         self.fields = [f.name for f in schema.fields]
         self.label = schema.label
+        self.multi = [f.name for f in schema.multi]
 
     def decode_request(self, request: ScoreRequest) -> list[dict[str, Any]] | Rejected:
         body = request.model_dump(exclude_unset=True) if isinstance(request, BaseModel) else request
         try:
-            return check_rows(body, self.fields, self.label)
+            return check_rows(body, self.fields, self.label, multi=self.multi)
         except RequestError as error:
             return Rejected(str(error))
 

@@ -44,6 +44,14 @@ class SyntheticCTRDataModule(CTRDataModule):
         num_workers: DataLoader worker processes.
         preprocessing_from: a checkpoint whose schema and vocabulary are used instead of
             fitting them (see :class:`~lit_ctr.data.CTRDataModule`).
+        multi_cardinalities: values of each planted multi-valued field ``M1..Mj``
+            (``kind: multi``, ``|``-separated, mean-pooled in the planted FM).
+        multi_mean_lengths: mean values per row of each multi field (default 5 each).
+        multi_max_len: the multi fields' ``max_len``.
+        hash_buckets: categorical and multi fields with more values than this are read as
+            hashed fields (``hash_buckets``) of this many buckets.
+        use_multi_fields: whether the model sees the multi fields (false: they are left out
+            of the schema while the labels still depend on them, for with/without comparisons).
     """
 
     def __init__(
@@ -64,6 +72,11 @@ class SyntheticCTRDataModule(CTRDataModule):
         shuffle_seed: int | None = None,
         num_workers: int = 0,
         preprocessing_from: str | None = None,
+        multi_cardinalities: list[int] | None = None,
+        multi_mean_lengths: list[float] | None = None,
+        multi_max_len: int = 20,
+        hash_buckets: int | None = None,
+        use_multi_fields: bool = True,
     ) -> None:
         self.spec = SyntheticSpec(
             rows=rows,
@@ -73,12 +86,26 @@ class SyntheticCTRDataModule(CTRDataModule):
             zipf_exponent=zipf_exponent,
             missing_rate=missing_rate,
             seed=seed,
+            multi_cardinalities=list(multi_cardinalities or []),
+            multi_mean_lengths=multi_mean_lengths,
         )
-        digest = hashlib.sha256(json.dumps(asdict(self.spec), sort_keys=True).encode()).hexdigest()[:12]
+        described = asdict(self.spec)
+        if not self.spec.multi_cardinalities:  # specs without multi fields keep their folders
+            del described["multi_cardinalities"], described["multi_mean_lengths"]
+        digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
         self.data_dir = Path(data_dir) / f"rows{rows}-{digest}"
+
+        def hashed(cardinality: int) -> int | None:
+            return hash_buckets if hash_buckets is not None and cardinality > hash_buckets else None
+
+        multi = [
+            Field(f"M{j + 1}", kind="multi", max_len=multi_max_len, hash_buckets=hashed(c))
+            for j, c in enumerate(self.spec.multi_cardinalities)
+        ]
         schema = Schema(
             fields=[Field(f"I{i + 1}", kind="numeric", transform=numeric_transform) for i in range(numeric_fields)]
-            + [Field(f"C{i + 1}") for i in range(categorical_fields)],
+            + [Field(f"C{i + 1}", hash_buckets=hashed(c)) for i, c in enumerate(self.spec.cardinalities)]
+            + (multi if use_multi_fields else []),
             label="label",
         )
         super().__init__(
@@ -86,7 +113,16 @@ class SyntheticCTRDataModule(CTRDataModule):
             train_path=str(self.data_dir / "train.tsv"),
             valid_path=str(self.data_dir / "valid.tsv"),
             test_path=str(self.data_dir / "test.tsv"),
-            file_format=FileFormat(kind="tsv", has_header=False),
+            file_format=FileFormat(
+                kind="tsv",
+                has_header=False,
+                # every column the files hold (the multi fields may be left out of the schema)
+                columns=["label", *(f"I{i + 1}" for i in range(numeric_fields))]
+                + [f"C{i + 1}" for i in range(categorical_fields)]
+                + [f"M{j + 1}" for j in range(len(self.spec.multi_cardinalities))]
+                if self.spec.multi_cardinalities
+                else None,
+            ),
             cache_dir=cache_dir,
             batch_size=batch_size,
             eval_batch_size=eval_batch_size,

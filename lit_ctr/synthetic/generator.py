@@ -96,6 +96,12 @@ class SyntheticSpec:
         missing_rate: fraction of feature cells left empty.
         base_rate: approximate positive rate; the planted bias is tuned to hit it.
         seed: seed of the planted model and of the row draws.
+        multi_cardinalities: distinct values of each multi-valued field ``M1..Mj`` (a
+            list of values per cell, written ``|``-separated): the planted FM sees each
+            as one field whose vector is the *mean* of its values' vectors (zero for an
+            empty list), as ``kind: multi`` with ``pooling: mean`` learns it.
+        multi_mean_lengths: mean number of values of each multi field (Poisson lengths,
+            values drawn Zipf-like without repeats in a row); default 5 each.
     """
 
     rows: int = 100_000
@@ -108,6 +114,8 @@ class SyntheticSpec:
     missing_rate: float = 0.02
     base_rate: float = 0.25
     seed: int = 0
+    multi_cardinalities: list[int] = field(default_factory=list)
+    multi_mean_lengths: list[float] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -136,6 +144,26 @@ class SyntheticSpec:
         _require(0 <= self.missing_rate < 1, "missing_rate", "a number in [0, 1)", self.missing_rate)
         _require(0 < self.base_rate < 1, "base_rate", "a number in (0, 1)", self.base_rate)
         _require(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0", self.seed)
+        for i, cardinality in enumerate(self.multi_cardinalities):
+            _require(
+                _is_int(cardinality) and 1 <= cardinality <= _MAX_CARDINALITY,
+                f"multi_cardinalities[{i}]",
+                f"an integer between 1 and {_MAX_CARDINALITY}",
+                cardinality,
+            )
+        if self.multi_mean_lengths is not None:
+            _require(
+                len(self.multi_mean_lengths) == len(self.multi_cardinalities)
+                and all(length > 0 for length in self.multi_mean_lengths),
+                "multi_mean_lengths",
+                "one number > 0 per multi field",
+                self.multi_mean_lengths,
+            )
+
+    @property
+    def mean_lengths(self) -> list[float]:
+        """Mean values per row of each multi field."""
+        return list(self.multi_mean_lengths or [5.0] * len(self.multi_cardinalities))
 
 
 def _is_int(value: object) -> bool:
@@ -174,6 +202,10 @@ class _Planted:
     categorical_v: list[np.ndarray]  # per field [cardinality + 1, k]
     token_keys: np.ndarray  # [m] key of each field's id -> hex token bijection
     bias: float
+    # Multi-valued fields, after the categorical ones (empty without them).
+    multi_w: list[np.ndarray] = field(default_factory=list)  # per field [cardinality + 1]
+    multi_v: list[np.ndarray] = field(default_factory=list)  # per field [cardinality + 1, k]
+    multi_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
 
 
 @dataclass
@@ -183,6 +215,8 @@ class _Draw:
     # Field-major, so that each field's values are contiguous.
     counts: np.ndarray  # [n, rows] float64 counts, NaN where missing
     ids: np.ndarray  # [m, rows] int64 ids, -1 where missing
+    # Per multi field: [rows, max length] int64 ids, -1 past the row's values.
+    multi_ids: list[np.ndarray] = field(default_factory=list)
 
 
 def generate_frame(spec: SyntheticSpec) -> tuple[pl.DataFrame, PlantedTruth]:
@@ -250,7 +284,7 @@ def _plant(spec: SyntheticSpec) -> _Planted:
     rng = np.random.default_rng([spec.seed, _PLANT_STREAM])
     k = spec.latent_dim
     n = spec.num_numeric
-    w_std, v_std = _field_scales(n + len(spec.cardinalities), k)
+    w_std, v_std = _field_scales(n + len(spec.cardinalities) + len(spec.multi_cardinalities), k)
     planted = _Planted(
         numeric_mu=rng.uniform(0.0, 3.0, n),
         numeric_sigma=rng.uniform(0.75, 2.0, n),
@@ -261,6 +295,10 @@ def _plant(spec: SyntheticSpec) -> _Planted:
         token_keys=rng.integers(0, 2**32, len(spec.cardinalities), dtype=np.uint32),
         bias=0.0,
     )
+    # Drawn after everything else, so that specs without multi fields plant what they did before.
+    planted.multi_w = [_id_table(rng, w_std, (c,)) for c in spec.multi_cardinalities]
+    planted.multi_v = [_id_table(rng, v_std, (c, k)) for c in spec.multi_cardinalities]
+    planted.multi_keys = rng.integers(0, 2**32, len(spec.multi_cardinalities), dtype=np.uint32)
     calibration = _draw_features(
         spec, planted, np.random.default_rng([spec.seed, _CALIBRATION_STREAM]), _CALIBRATION_ROWS
     )
@@ -319,7 +357,34 @@ def _draw_features(spec: SyntheticSpec, planted: _Planted, rng: np.random.Genera
     for f, cardinality in enumerate(spec.cardinalities):
         ids[f] = _zipf_ids(rng, rows, cardinality, spec.zipf_exponent)
     ids[_missing(rng, rows, m, spec.missing_rate)] = -1
-    return _Draw(counts=counts, ids=ids)
+    multi = [
+        _multi_ids(rng, rows, cardinality, length, spec.zipf_exponent)
+        for cardinality, length in zip(spec.multi_cardinalities, spec.mean_lengths)
+    ]
+    return _Draw(counts=counts, ids=ids, multi_ids=multi)
+
+
+def _multi_ids(
+    rng: np.random.Generator, rows: int, cardinality: int, mean_length: float, exponent: float
+) -> np.ndarray:
+    """``[rows, L]`` ids of one multi field: Poisson(``mean_length``) values a row (at most
+    ``cardinality``), Zipf-like, distinct within a row, then -1."""
+    lengths = np.minimum(rng.poisson(mean_length, rows), cardinality)
+    width = max(int(lengths.max(initial=0)), 1)
+    # Draw more than needed and keep each row's first distinct ids, in draw order.
+    draws = _zipf_ids(rng, rows * width * 2, cardinality, exponent).reshape(rows, width * 2)
+    order = np.argsort(draws, axis=1, kind="stable")
+    sorted_draws = np.take_along_axis(draws, order, 1)
+    first = np.ones_like(draws, dtype=bool)
+    first[:, 1:] = sorted_draws[:, 1:] != sorted_draws[:, :-1]
+    distinct = np.zeros_like(first)
+    np.put_along_axis(distinct, order, first, 1)
+    rank = np.cumsum(distinct, axis=1) - 1  # position among the row's distinct draws
+    out = np.full((rows, width), -1, dtype=np.int64)
+    keep = distinct & (rank < lengths[:, None])
+    r, c = np.nonzero(keep)
+    out[r, rank[r, c]] = draws[r, c]
+    return out
 
 
 def _missing(rng: np.random.Generator, rows: int, fields: int, rate: float) -> np.ndarray:
@@ -365,6 +430,9 @@ def _field_terms(planted: _Planted, draw: _Draw) -> Iterator[tuple[np.ndarray, n
         yield planted.numeric_w[f] * x, np.outer(x, planted.numeric_v[f])
     for ids, w, v in zip(draw.ids, planted.categorical_w, planted.categorical_v, strict=True):
         yield w[ids], v[ids]  # id -1 picks the zero row
+    for ids, w, v in zip(draw.multi_ids, planted.multi_w, planted.multi_v, strict=True):
+        count = np.maximum((ids >= 0).sum(axis=1), 1)  # mean pooling; an empty list is zero
+        yield w[ids].sum(axis=1) / count, v[ids].sum(axis=1) / count[:, None]  # -1 picks the zero row
 
 
 def _sigmoid(x: np.ndarray | float) -> np.ndarray:
@@ -379,6 +447,14 @@ def _to_frame(planted: _Planted, draw: _Draw, labels: np.ndarray) -> pl.DataFram
         tokens = _tokens(ids.astype(np.uint32), planted.token_keys[f]).alias(f"C{f + 1}")
         missing = np.flatnonzero(ids < 0)
         columns.append(tokens.scatter(missing, None) if missing.size else tokens)
+    for f, ids in enumerate(draw.multi_ids):
+        present = ids >= 0
+        tokens = _tokens(ids[present].astype(np.uint32), planted.multi_keys[f])
+        rows = pl.DataFrame({"row": np.nonzero(present)[0], "token": tokens})  # row-major: values in order
+        joined = rows.group_by("row", maintain_order=True).agg(pl.col("token").str.join("|"))
+        every_row = pl.DataFrame({"row": np.arange(ids.shape[0])})
+        cells = every_row.join(joined, on="row", how="left")["token"]  # an empty list: a missing cell
+        columns.append(cells.alias(f"M{f + 1}"))
     return pl.DataFrame(columns)
 
 

@@ -61,7 +61,7 @@ def test_unknown_schema_field_kind_names_the_key(fit_config, capsys):
     config.write_text(yaml.safe_dump(data))
     err = cli_error(capsys, "fit", "--config", str(config))
     assert err.startswith(
-        "lit-ctr: error: data.schema.fields.kind: Expected a typing.Literal['categorical', 'numeric']"
+        "lit-ctr: error: data.schema.fields.kind: Expected a typing.Literal['categorical', 'numeric', 'multi']"
     )
     assert "Got value: numerical" in err and len(err.splitlines()) == 1
 
