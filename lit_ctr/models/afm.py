@@ -47,6 +47,9 @@ class AFM(CTRModule):
         self.pairs = PairwiseProduct(self.num_fields)
         self.attention = AttentionalPooling(embed_dim, attention_dim, attention_dropout)
         self.projection = nn.Linear(embed_dim, 1, bias=False)  # p
+        # p = (number of pairs)·1: while the attention is uniform (as it starts, the products of
+        # small initial vectors scoring alike), AFM is exactly an FM, and learns from there.
+        nn.init.constant_(self.projection.weight, float(self.pairs.num_pairs))
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         pooled = self.attention(self.pairs(self.embedding(ids, numeric)))

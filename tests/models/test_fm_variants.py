@@ -60,3 +60,12 @@ def test_afm_attention_l2_adds_the_attention_weights_squared_norm_to_the_penalty
     penalised.load_state_dict(plain.state_dict())
     extra = 0.5 * penalised.attention.attention[0].weight.pow(2).sum()
     torch.testing.assert_close(penalised.regularization(IDS), plain.regularization(IDS) + extra)
+
+
+def test_afm_with_uniform_attention_starts_as_an_fm():
+    afm = AFM(FIELD_DIMS, num_numeric=1, embed_dim=3).eval()
+    torch.nn.init.zeros_(afm.attention.attention[2].weight)  # every pair scores alike
+    fm = FM(FIELD_DIMS, num_numeric=1, embed_dim=3)
+    fm.linear.load_state_dict(afm.linear.state_dict())
+    fm.embedding.load_state_dict(afm.embedding.state_dict())
+    torch.testing.assert_close(afm(IDS, NUMERIC), fm(IDS, NUMERIC))
