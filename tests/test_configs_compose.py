@@ -14,7 +14,10 @@ from lit_ctr.cli import LitCtrCLI, build_cli, main
 REPO = Path(__file__).resolve().parents[1]
 MODEL_CONFIGS = sorted(REPO.glob("configs/models/*.yaml"))
 DATA_CONFIGS = sorted(REPO.glob("configs/data/*.yaml"))
-MODELS = ["lr", "fm", "fnn", "deepfm", "nfm", "wide_deep", "pnn", "dcn"]
+MODELS = [
+    "lr", "fm", "fnn", "deepfm", "nfm", "wide_deep", "pnn", "dcn",
+    "afm", "ffm", "fwfm", "xdeepfm", "autoint", "dcn_v2", "fibinet", "finalmlp",
+]  # fmt: skip
 
 
 def test_there_is_a_model_config_for_every_model_and_a_data_config_per_data_set():

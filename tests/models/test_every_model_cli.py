@@ -23,6 +23,7 @@ SMALL = {"embed_dim": 4, "hidden_units": [16]}
 
 def test_the_family_is_exported():
     assert {"LR", "FM", "DeepFM", "NFM", "WideDeep", "PNN", "DCN"} <= {m.__name__ for m in MODELS}
+    assert {"AFM", "FFM", "FwFM", "xDeepFM", "AutoInt", "DCNv2", "FiBiNET", "FinalMLP"} <= {m.__name__ for m in MODELS}
 
 
 @pytest.mark.parametrize("model_class", MODELS, ids=lambda m: m.__name__)

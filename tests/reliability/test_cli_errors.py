@@ -67,7 +67,9 @@ def test_unknown_model_class_lists_the_models(fit_config, monkeypatch, capsys):
     code, err = run_console_in_process(monkeypatch, capsys, "fit", "--config", str(fit_config()), "--model", "DeepFn")
     assert code == 2
     [line] = error_lines(err)
-    assert line.startswith("lit-ctr: error: model: unknown class 'DeepFn'; expected one of DCN, DeepFM, FM")
+    assert line.startswith(
+        "lit-ctr: error: model: unknown class 'DeepFn'; expected one of AFM, AutoInt, DCN, DCNv2, DeepFM, FFM, FM"
+    )
 
 
 def test_debug_flag_shows_the_traceback_instead(fit_config, monkeypatch):

@@ -25,7 +25,9 @@ def cli_error(capsys, *args: str) -> str:
 
 def test_unknown_model_names_the_model_key_and_the_value(fit_config, capsys):
     err = cli_error(capsys, "fit", "--config", str(fit_config()), "--model", "NoSuchModel")
-    assert err.startswith("lit-ctr: error: model: unknown class 'NoSuchModel'; expected one of DCN, DeepFM")
+    assert err.startswith(
+        "lit-ctr: error: model: unknown class 'NoSuchModel'; expected one of AFM, AutoInt, DCN, DCNv2, DeepFM"
+    )
 
 
 def test_unknown_model_argument_names_the_argument(fit_config, capsys):

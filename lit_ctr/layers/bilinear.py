@@ -1,0 +1,45 @@
+"""FiBiNET's bilinear interaction (Huang et al. 2019)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from lit_ctr.errors import ConfigError
+from lit_ctr.layers.pairwise import FieldPairs
+
+BilinearType = Literal["field_all", "field_each", "field_interaction"]
+
+
+class BilinearInteraction(FieldPairs):
+    """``p_ij = (v_i · W) ⊙ v_j`` for every pair ``i < j``:
+    ``[batch, fields, dim]`` → ``[batch, pairs, dim]``.
+
+    ``W`` is one ``dim × dim`` matrix shared by all pairs (``field_all``), one per field ``i``
+    (``field_each``) or one per pair of fields (``field_interaction``).
+
+    Args:
+        num_fields: number of fields.
+        dim: vector size.
+        bilinear_type: ``field_all``, ``field_each`` or ``field_interaction``.
+    """
+
+    def __init__(self, num_fields: int, dim: int, bilinear_type: BilinearType = "field_interaction") -> None:
+        super().__init__(num_fields)
+        counts = {"field_all": 1, "field_each": num_fields, "field_interaction": self.num_pairs}
+        if bilinear_type not in counts:
+            raise ConfigError(f"model.bilinear_type: expected one of {sorted(counts)}, got {bilinear_type!r}")
+        self.bilinear_type = bilinear_type
+        self.weight = nn.Parameter(torch.empty(counts[bilinear_type], dim, dim))
+        nn.init.xavier_normal_(self.weight)
+
+    def forward(self, vectors: Tensor) -> Tensor:
+        if self.bilinear_type == "field_all":
+            left = (vectors @ self.weight[0])[:, self.left]
+        elif self.bilinear_type == "field_each":
+            left = torch.einsum("bfk,fkl->bfl", vectors, self.weight)[:, self.left]
+        else:
+            left = torch.einsum("bpk,pkl->bpl", vectors[:, self.left], self.weight)
+        return left * vectors[:, self.right]
