@@ -3,7 +3,7 @@ and ``forward``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,7 @@ from lit_ctr.models.loss_window import LossWindows
 from lit_ctr.models.metrics import ctr_metrics
 from lit_ctr.models.schedules import schedule_config
 from lit_ctr.models.sparse import SparseTables, optimizers_for
+from lit_ctr.sharding.layers import ShardedFeatureEmbedding, ShardedFeaturesLinear, check_embedding_kind
 
 __all__ = ["CHECKPOINT_KEY", "CTRModule"]
 
@@ -44,6 +45,9 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         sparse_optimizer: builds the tables' optimizer when ``sparse`` (SparseAdam by default).
         lr_scheduler: a schedule per optimizer, stepped once an epoch; ``ReduceLROnPlateau``
             (``mode: max``) watches ``val/auc``, or its own ``monitor``.
+        embedding: ``dense`` (one table, replicated by DDP) or ``sharded``: one torchrec
+            table per field, sharded across ranks by ``lit_ctr.sharding.TorchrecStrategy``
+            (the ``torchrec`` extra; docs/scaling.md).
     """
 
     metric_prefix = ""  # of every metric name: "" logs train/loss, val/auc, ...
@@ -59,6 +63,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         sparse: bool = False,
         sparse_optimizer: OptimizerCallable = torch.optim.SparseAdam,
         lr_scheduler: LRSchedulerCallable | None = None,
+        embedding: Literal["dense", "sharded"] = "dense",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer", "lr_scheduler"])
@@ -71,6 +76,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self.optimizer_factory, self.sparse_optimizer_factory = optimizer, sparse_optimizer
         self.lr_scheduler_factory = lr_scheduler
         self.sparse = sparse
+        self.embedding_kind = check_embedding_kind(embedding, sparse)
         self.automatic_optimization = not sparse  # two optimizers: manual optimization
         self._schedules: list[dict[str, Any]] = []
         self.val_metrics = ctr_metrics(f"{self.metric_prefix}val/")
@@ -83,13 +89,17 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         """Fields of a row once embedded (the ``F`` of ``[batch, F, dim]``)."""
         return len(self.field_dims) + self.num_numeric
 
-    def feature_embedding(self, dim: int) -> FeatureEmbedding:
+    def feature_embedding(self, dim: int) -> FeatureEmbedding | ShardedFeatureEmbedding:
         """The embedding layer for this data's fields, ``[batch, F, dim]``; every model builds its
         vectors with it, so every field kind the data offers reaches every model."""
+        if self.embedding_kind == "sharded":
+            return ShardedFeatureEmbedding(self.field_dims, self.num_numeric, dim)
         return FeatureEmbedding(self.field_dims, self.num_numeric, dim)
 
-    def features_linear(self) -> FeaturesLinear:
+    def features_linear(self) -> FeaturesLinear | ShardedFeaturesLinear:
         """The first-order term ``b + Σ w_i x_i`` for this data's fields, ``[batch]``."""
+        if self.embedding_kind == "sharded":
+            return ShardedFeaturesLinear(self.field_dims, self.num_numeric)
         return FeaturesLinear(self.field_dims, self.num_numeric)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
