@@ -95,10 +95,12 @@ def shard_model(
             "trainer.strategy: TorchrecStrategy shards the tables of a model with "
             "model.init_args.embedding: sharded; this model's tables are dense"
         )
-    whole = [(layer, layer.state_dict()["weight"].detach().clone()) for layer in tables]
+    # References to the unsharded tables (no copy): DMP replaces the collections with sharded ones.
+    whole = [(layer, layer.field_weights()) for layer in tables]
     sharders = [EmbeddingBagCollectionSharder(fused_params=fused_params)]
     plan = plan_tables(model, sharders, device.type, local_world_size, memory_budget_mb, sharding_types)
     wrapped = DistributedModelParallel(model, device=device, plan=plan, sharders=sharders)
-    for layer, weight in whole:
-        layer.load_full(weight)
+    for layer, weights in whole:
+        layer.load_fields(weights)
+    del whole, weights  # the whole tables go now; each rank keeps its shards
     return wrapped, plan

@@ -91,9 +91,17 @@ class FieldTables(nn.Module):
     def load_full(self, weight: Tensor) -> None:
         """Set every table from the stacked ``[sum(field_dims), dim]`` weight, sharded or not
         (each rank copies the rows and columns it holds)."""
+        self.load_fields(list(self.widen(weight).split(self.field_dims)))
+
+    def field_weights(self) -> list[Tensor]:
+        """Each field's table, ``[field_dims[i], width]`` (not copied; before sharding)."""
+        return [table.weight.detach() for table in self.collection.embedding_bags.values()]
+
+    def load_fields(self, weights: list[Tensor]) -> None:
+        """Set each field's table from its whole ``[field_dims[i], width]`` weight, sharded or not."""
         state = self.collection.state_dict()
-        for part, key in zip(self.widen(weight).split(self.field_dims), self.keys):
-            copy_into_shards(state[f"embedding_bags.{key}.weight"], part)
+        for weight, key in zip(weights, self.keys):
+            copy_into_shards(state[f"embedding_bags.{key}.weight"], weight)
 
     def widen(self, weight: Tensor) -> Tensor:
         """``[rows, dim]`` → ``[rows, width]``, zeros on the right."""
