@@ -205,6 +205,8 @@ def load_model(path: str | Path, model_class: type | str | None = None) -> Any:
         raise CheckpointError("not a lit-ctr checkpoint (no schema and vocabulary inside)", file=str(path))
     cls = resolve_model_class(model_class_name(contents), model_class, file=str(path))
     hyper_parameters = {k: v for k, v in contents.hyper_parameters.items() if not k.startswith("_")}
+    if hyper_parameters.get("embedding") == "sharded":  # saved whole (lit_ctr.sharding): scored by the dense layers
+        hyper_parameters["embedding"] = "dense"
     try:
         model = cls(**hyper_parameters)
         model.on_load_checkpoint(contents.raw)

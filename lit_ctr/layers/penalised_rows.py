@@ -16,7 +16,7 @@ class PenalisedRows(nn.Module):
     lookup, so the penalty is the same either way.
     """
 
-    table: nn.Embedding
+    table: nn.Module  # called on ids: an EmbeddingTable, or torchrec tables when sharded
     keep_rows: bool = False
     _kept: Tensor | None = None
 

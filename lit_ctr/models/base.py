@@ -4,7 +4,7 @@ and ``forward``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningModule
@@ -23,6 +23,7 @@ from lit_ctr.models.loss_window import LossWindows
 from lit_ctr.models.metrics import ctr_loss, ctr_metrics, weighted_ctr_metrics
 from lit_ctr.models.schedules import schedule_config
 from lit_ctr.models.sparse import SparseTables, optimizers_for
+from lit_ctr.sharding.layers import ShardedFeatureEmbedding, ShardedFeaturesLinear, check_embedding_kind
 
 __all__ = ["CHECKPOINT_KEY", "CTRModule"]
 
@@ -55,6 +56,9 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
             ``len(multi_fields)`` of ``field_dims``); linked from the datamodule by the CLI.
             Each takes ``max_len`` columns of ``ids`` (padded with negative ids) and is pooled
             into one field by the shared layers, so ``ids`` is ``[batch, F_single + Σ max_len]``.
+        embedding: ``dense`` (one table, replicated by DDP) or ``sharded``: one torchrec
+            table per field, sharded across ranks by ``lit_ctr.sharding.TorchrecStrategy``
+            (the ``torchrec`` extra; docs/scaling.md).
     """
 
     metric_prefix = ""  # of every metric name: "" logs train/loss, val/auc, ...
@@ -72,6 +76,7 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         lr_scheduler: LRSchedulerCallable | None = None,
         compile: bool = False,
         multi_fields: list[dict[str, Any]] | None = None,
+        embedding: Literal["dense", "sharded"] = "dense",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "sparse_optimizer", "lr_scheduler"])
@@ -94,6 +99,12 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         self.sparse = sparse
         self.compile_step = compile  # not ``self.compile``: that is nn.Module's method
         self._objective: Callable[[dict[str, Tensor]], tuple[Tensor, Tensor]] | None = None
+        self.embedding_kind = check_embedding_kind(embedding, sparse)
+        if self.embedding_kind == "sharded" and self.multi_fields:
+            raise ConfigError(
+                "model.embedding: 'sharded' takes single-valued categorical fields only; "
+                f"this data has {len(self.multi_fields)} multi-valued field(s): use embedding 'dense'"
+            )
         self.automatic_optimization = not sparse  # two optimizers: manual optimization
         self._schedules: list[dict[str, Any]] = []
         self.val_metrics = ctr_metrics(f"{self.metric_prefix}val/")
@@ -111,13 +122,17 @@ class CTRModule(HookNameShortcut, SparseTables, LightningModule):
         """Fields of a row once embedded (the ``F`` of ``[batch, F, dim]``)."""
         return len(self.field_dims) + self.num_numeric
 
-    def feature_embedding(self, dim: int) -> FeatureEmbedding:
+    def feature_embedding(self, dim: int) -> FeatureEmbedding | ShardedFeatureEmbedding:
         """The embedding layer for this data's fields, ``[batch, F, dim]``; every model builds its
         vectors with it, so every field kind the data offers reaches every model."""
+        if self.embedding_kind == "sharded":
+            return ShardedFeatureEmbedding(self.field_dims, self.num_numeric, dim)
         return FeatureEmbedding(self.field_dims, self.num_numeric, dim, multi_fields=self.multi_fields)
 
-    def features_linear(self) -> FeaturesLinear:
+    def features_linear(self) -> FeaturesLinear | ShardedFeaturesLinear:
         """The first-order term ``b + Σ w_i x_i`` for this data's fields, ``[batch]``."""
+        if self.embedding_kind == "sharded":
+            return ShardedFeaturesLinear(self.field_dims, self.num_numeric)
         return FeaturesLinear(self.field_dims, self.num_numeric, multi_fields=self.multi_fields)
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
