@@ -44,6 +44,8 @@ class ShardedFeatureEmbedding(PenalisedRows):
         init_std: standard deviation of the normal initialisation.
     """
 
+    table: FieldTables
+
     def __init__(self, field_dims: list[int], num_numeric: int, dim: int, init_std: float = 0.01) -> None:
         super().__init__()
         self.dim = dim
@@ -82,11 +84,21 @@ class ShardedFeaturesLinear(PenalisedRows):
         num_numeric: number of numeric fields.
     """
 
+    table: FieldTables
+
     def __init__(self, field_dims: list[int], num_numeric: int) -> None:
         super().__init__()
         self.table = FieldTables(field_dims, 1, "weights", init_std=0.0)
         self.numeric_weights = nn.Parameter(torch.zeros(num_numeric))
         self.bias = nn.Parameter(torch.zeros(()))
+
+    def field_terms(self, ids: Tensor, numeric: Tensor) -> Tensor:
+        """Each field's term ``w_i x_i``: ``[B, F_cat + F_num, 1]`` (categorical fields, then numeric)."""
+        weights = self.kept(self.table(ids))
+        if self.numeric_weights.shape[0]:
+            numeric_terms = (numeric * self.numeric_weights).unsqueeze(-1)
+            weights = torch.cat([weights, numeric_terms.to(weights.dtype)], dim=1)
+        return weights
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
         """``ids [B, F_cat]``, ``numeric [B, F_num]`` → ``[B]``."""
