@@ -77,3 +77,18 @@ def compiled(objective: Callable[[dict[str, Tensor]], tuple[Tensor, Tensor]]) ->
         return graph(batch)
 
     return run
+
+
+class CompiledObjective:
+    """Mixin of :class:`~lit_ctr.models.CTRModule` for ``compile: true``: the training
+    objective goes through :func:`compiled` in ``configure_model`` (once per fit, after the
+    model's final shape is set); ``training_step`` calls ``_objective`` when it is set."""
+
+    compile_step: bool
+    training_objective: Callable[[dict[str, Tensor]], tuple[Tensor, Tensor]]
+    _objective: Callable[[dict[str, Tensor]], tuple[Tensor, Tensor]] | None = None
+
+    def configure_model(self) -> None:
+        super().configure_model()  # type: ignore[misc]
+        if self.compile_step and self._objective is None:
+            self._objective = compiled(self.training_objective)

@@ -39,6 +39,7 @@ class SparseTables:
     _schedules: list[dict[str, Any]]
 
     def configure_model(self) -> None:
+        super().configure_model()  # type: ignore[misc]
         if self.sparse:
             for table in embedding_tables(self):  # type: ignore[arg-type]
                 table.sparse = True
