@@ -24,7 +24,7 @@ from lit_ctr.errors import CheckpointError, ConfigError
 
 log = logging.getLogger("lit_ctr")
 
-LINKED = {"field_dims", "num_numeric"}  # set from the data at instantiation, not from the config
+LINKED = {"field_dims", "num_numeric", "multi_fields"}  # set from the data at instantiation, not from the config
 
 
 def _get(namespace: Any, key: str, default: Any = None) -> Any:
