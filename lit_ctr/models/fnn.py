@@ -156,6 +156,8 @@ class FNN(CTRModule):
 
     def _preprocessing_now(self) -> dict[str, Any] | None:
         """The preprocessing of the data being fitted (the data module's Lightning state)."""
+        # ``_trainer`` (Lightning 2.4-2.6): ``self.trainer`` raises when no Trainer is attached
+        # (load_fm_checkpoint called by hand); there is no public "the trainer, if any".
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         state = datamodule.state_dict() if datamodule is not None else None
         if isinstance(state, dict) and isinstance(state.get("preprocessing"), dict):

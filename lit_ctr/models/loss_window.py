@@ -27,6 +27,9 @@ class LossWindows:
         """Add ``loss`` (a scalar) to ``name``'s window and log the window's mean when due."""
         total, batches = self._sums.pop(name, (0.0, 0))
         total, batches = loss.detach() + total, batches + 1
+        # ``_trainer`` (Lightning 2.4-2.6): the public ``module.trainer`` raises when no Trainer
+        # is attached (a step run by hand, as in the plain-loop benchmark); there is no public
+        # "the trainer, if any".
         trainer = module._trainer
         to_loggers = trainer is None or sends_to_loggers(trainer)
         if to_loggers or (trainer is not None and trainer.progress_bar_callback is not None):

@@ -31,6 +31,12 @@ def test_sharded_embedding_with_sparse_tables_is_refused():
         DeepFM([3, 4], embedding="sharded", sparse=True)
 
 
+def test_sharded_embedding_with_multi_valued_fields_is_refused():
+    pytest.importorskip("torchrec", reason="the torchrec extra (docs/scaling.md)")
+    with pytest.raises(ConfigError, match=r"^model.embedding: 'sharded' takes single-valued categorical fields only"):
+        DeepFM([3, 4], embedding="sharded", multi_fields=[{"max_len": 3, "pooling": "mean"}])
+
+
 def test_sharded_embedding_without_categorical_fields_is_refused():
     pytest.importorskip("torchrec", reason="the torchrec extra (docs/scaling.md)")
     with pytest.raises(ConfigError, match=r"^model.embedding: 'sharded' needs at least one categorical field"):
