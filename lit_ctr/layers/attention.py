@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from lit_ctr.layers.checks import check_int_at_least, check_probability
+from lit_ctr.layers.dropout import Dropout
 
 
 class AttentionalPooling(nn.Module):
@@ -24,7 +25,7 @@ class AttentionalPooling(nn.Module):
         self.attention = nn.Sequential(
             nn.Linear(dim, attention_dim), nn.ReLU(), nn.Linear(attention_dim, 1, bias=False)
         )
-        self.dropout = nn.Dropout(check_probability("attention_dropout", dropout))
+        self.dropout = Dropout(check_probability("attention_dropout", dropout))
 
     def forward(self, interactions: Tensor) -> Tensor:
         weights = torch.softmax(self.attention(interactions), dim=1)  # [batch, pairs, 1]

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from lit_ctr.errors import ConfigError
 from lit_ctr.layers.checks import check_probability, check_widths
+from lit_ctr.layers.dropout import Dropout
 
 
 class MLP(nn.Sequential):
@@ -46,7 +47,7 @@ class MLP(nn.Sequential):
                 layers.append(nn.BatchNorm1d(units))
             layers.append(self._ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             width = units
         if output_layer:
             layers.append(nn.Linear(width, 1))

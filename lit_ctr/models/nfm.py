@@ -9,6 +9,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from lit_ctr.layers import MLP, BiInteraction
+from lit_ctr.layers.dropout import Dropout
 from lit_ctr.models.base import CTRModule
 
 
@@ -47,7 +48,7 @@ class NFM(CTRModule):
         self.pooling = nn.Sequential(
             BiInteraction(),
             nn.BatchNorm1d(embed_dim) if pooling_batch_norm else nn.Identity(),
-            nn.Dropout(pooling_dropout),
+            Dropout(pooling_dropout),
         )
         self.mlp = MLP(embed_dim, list(hidden_units), dropout, batch_norm)
 
