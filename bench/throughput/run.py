@@ -224,7 +224,9 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
         )
     for r in pre:
         if r["library"] != "lit-ctr":
-            run = f"{r['model']} {r.get('preset', 'bare')} run" + (f", round {r['round'] + 1}" if peer_rounds > 1 else "")
+            run = f"{r['model']} {r.get('preset', 'bare')} run" + (
+                f", round {r['round'] + 1}" if peer_rounds > 1 else ""
+            )
             lines.append(
                 f"| {r['library']} ({run}) | {r['preprocess_s']:.1f} | {r['rows'] / r['preprocess_s']:,.0f} | {r['peak_rss_mb']:,.0f} |"
             )
