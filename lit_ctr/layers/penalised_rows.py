@@ -21,8 +21,9 @@ class PenalisedRows(nn.Module):
     _kept: Tensor | None = None
 
     def squared_norm(self, ids: Tensor) -> Tensor:
-        """Sum of squared weights the batch ``ids`` looks up, over the batch size."""
-        raise NotImplementedError
+        """Sum of squared weights the batch ``ids`` looks up, over the batch size; each lookup
+        layer defines it (the penalty is summed over every ``PenalisedRows`` of a model)."""
+        raise NotImplementedError(f"{type(self).__name__} must define squared_norm(ids) for the embedding L2")
 
     def kept(self, rows: Tensor) -> Tensor:
         """``rows`` unchanged, kept for :meth:`rows_for_penalty` when training."""

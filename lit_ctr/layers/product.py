@@ -5,25 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-
-class _FieldPairs(nn.Module):
-    """Index pairs ``(i, j), i < j`` of ``num_fields`` fields, as buffers for one gather each."""
-
-    left: Tensor
-    right: Tensor
-
-    def __init__(self, num_fields: int) -> None:
-        super().__init__()
-        left, right = torch.triu_indices(num_fields, num_fields, offset=1)
-        self.register_buffer("left", left, persistent=False)
-        self.register_buffer("right", right, persistent=False)
-
-    @property
-    def num_pairs(self) -> int:
-        return self.left.numel()
+from lit_ctr.layers.pairwise import FieldPairs
 
 
-class InnerProduct(_FieldPairs):
+class InnerProduct(FieldPairs):
     """Inner products ``<v_i, v_j>`` of every pair of fields:
     ``[batch, fields, dim]`` → ``[batch, fields·(fields−1)/2]``.
 
@@ -35,7 +20,7 @@ class InnerProduct(_FieldPairs):
         return (vectors[:, self.left] * vectors[:, self.right]).sum(dim=-1)
 
 
-class OuterProduct(_FieldPairs):
+class OuterProduct(FieldPairs):
     """Kernel outer products ``v_i^T K_ij v_j`` of every pair of fields, one learned
     ``dim × dim`` kernel per pair: ``[batch, fields, dim]`` → ``[batch, pairs]``.
 
