@@ -12,7 +12,7 @@ from torch import Tensor
 
 from lit_ctr.checkpoint import CHECKPOINT_KEY, find_preprocessing, model_entry
 from lit_ctr.layers.checks import check_int_at_least, check_non_negative
-from lit_ctr.models._speed import CompiledObjective, HookNameShortcut, prefer_fused
+from lit_ctr.models._speed import CompiledObjective, HookNameShortcut, keep_large_blocks, prefer_fused
 from lit_ctr.models.evaluation import Evaluation
 from lit_ctr.models.fields import FieldLayers
 from lit_ctr.models.loss_window import LossWindows
@@ -121,6 +121,7 @@ class CTRModule(HookNameShortcut, FieldLayers, Penalties, CompiledObjective, Eva
         sparse = self.sparse_optimizer_factory if self.sparse else None
         optimizers = optimizers_for(self, self.optimizer_factory, sparse)
         optimizers[-1] = prefer_fused(optimizers[-1])
+        keep_large_blocks()
         if self.lr_scheduler_factory is None:
             return optimizers if self.sparse else optimizers[0]
         self._schedules = [schedule_config(self.lr_scheduler_factory(o)) for o in optimizers]
