@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lit_ctr.layers.dropout import Dropout
+from lit_ctr.layers.dropout import Dropout, kept_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.5])
@@ -51,3 +51,10 @@ def test_p_zero_keeps_everything_and_p_one_drops_everything():
     x = torch.randn(100)
     assert torch.equal(Dropout(0.0).train()(x), x)
     assert torch.count_nonzero(Dropout(1.0).train()(x)) == 0
+
+
+def test_every_16_bit_slot_of_a_random_word_keeps_with_the_same_probability():
+    torch.manual_seed(0)
+    keep = kept_mask(4 * 200_000, round(0.8 * 65536), torch.device("cpu")).view(-1, 4).float()
+    # A word drawn over 63 bits would leave its top slot non-negative: kept 60% of the time.
+    assert keep.mean(0).tolist() == pytest.approx([0.8] * 4, abs=0.005)
