@@ -192,3 +192,9 @@ def _preprocessing(make_dm, write_rows) -> dict:
     dm = make_dm(schema=tags_schema(), train_path=str(train))
     dm.prepare_data()
     return dm.state_dict()["preprocessing"]
+
+
+def test_a_hashed_weighted_field_keeps_its_weights(make_dm, write_rows):
+    dm, ids, numeric = encoded(make_dm, write_rows, [(1, "a", "x:0.5|never:2", 7.0)], hash_buckets=16)
+    assert (ids[0, 1:3] >= 0).all() and ids[0, 3] == -1
+    assert numeric[0, 1:].tolist() == [0.5, 2.0, 0.0]
