@@ -120,29 +120,41 @@ def _metadata(model: Any, format: str) -> dict[str, Any]:
         "preprocessing": preprocessing,
         "inputs": {
             "ids": {"dtype": id_dtype, "shape": ["batch", Schema.from_dict(preprocessing["schema"]).id_columns]},
-            "numeric": {"dtype": "float32", "shape": ["batch", int(model.hparams.get("num_numeric", 0))]},
+            "numeric": {"dtype": "float32", "shape": ["batch", _float_columns(preprocessing, model.hparams)]},
         },
         "output": {"name": "probability", "shape": ["batch"]},
     }
 
 
+def _float_columns(preprocessing: dict[str, Any], hparams: Any) -> int:
+    """Columns of the ``numeric`` input: the numeric fields, then the value weights of the
+    weighted multi fields."""
+    weights = Schema.from_dict(preprocessing["schema"]).weight_columns if "schema" in preprocessing else 0
+    return int(hparams.get("num_numeric", 0)) + weights
+
+
 def _example_inputs(preprocessing: dict[str, Any], num_numeric: int, rows: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Valid global ids (every field's OOV, missing and kept ids; multi-valued fields with
-    lists of every length from empty to ``max_len``, padded) and random numeric values."""
+    lists of every length from empty to ``max_len``, padded) and random numeric values,
+    followed by the value weights of weighted multi fields (in [0, 2) on values, 0 on padding)."""
     vocabulary = Vocabulary.from_dict(preprocessing["vocabulary"])
     multi = Schema.from_dict(preprocessing["schema"]).multi if "schema" in preprocessing else []
     single = len(vocabulary.fields) - len(multi)
     rng = np.random.default_rng(seed)
     fields = list(zip(vocabulary.sizes, vocabulary.offsets))
     columns = [offset + rng.integers(0, size, rows) for size, offset in fields[:single]]
+    weights = []
     for f, (size, offset) in zip(multi, fields[single:]):
         width = int(f.max_len or 0)
         lengths = np.arange(rows) % (width + 1)  # 0 (an empty list) .. max_len
         values = offset + rng.integers(0, size, (rows, width))
-        columns += list(np.where(np.arange(width) < lengths[:, None], values, PAD_ID).T)
+        present = np.arange(width) < lengths[:, None]
+        columns += list(np.where(present, values, PAD_ID).T)
+        if f.value_weights:
+            weights.append(np.where(present, rng.uniform(0.0, 2.0, (rows, width)), 0.0))
     dtype = np.int32 if vocabulary.total_size < 2**31 else np.int64
     ids = np.stack(columns, 1).astype(dtype) if columns else np.zeros((rows, 0), dtype)
-    numeric = rng.normal(size=(rows, num_numeric)).astype(np.float32)
+    numeric = np.concatenate([rng.normal(size=(rows, num_numeric)), *weights], axis=1).astype(np.float32)
     return torch.from_numpy(ids), torch.from_numpy(numeric)
 
 

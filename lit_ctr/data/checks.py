@@ -3,17 +3,21 @@
 :func:`prepare` checks every value of one :class:`~lit_ctr.data.readers.RawTable` against
 the schema and types it, in polars: the label as 0/1, numeric fields as transformed
 floats, categorical fields (bucketized numerics included) as strings with null for
-missing, multi fields as lists of strings (null for a missing cell). The first bad cell raises a :class:`~lit_ctr.data.errors.DataError` naming its
-file, line and column.
+missing, multi fields as lists of strings (null for a missing cell), with their value
+weights beside them (:func:`~lit_ctr.data.multi.weights_column`) where the field has
+``value_weights``. The first bad cell raises a :class:`~lit_ctr.data.errors.DataError`
+naming its file, line and column.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import polars as pl
 
 from lit_ctr.data.errors import DataError
+from lit_ctr.data.multi import weights_column
 from lit_ctr.data.readers import RawTable
 from lit_ctr.data.schema import SCALED_TRANSFORMS, Field, Schema
 
@@ -56,12 +60,17 @@ def prepare(table: RawTable, schema: Schema, *, require_label: bool = True) -> p
         parsed = parsed.with_columns(texts.select(pl.col(names).cast(pl.Float64, strict=False)))
         for f in _failing(texts, parsed, failing):
             _raise_bad_numeric(table, f)
+    for f in schema.weighted_multi:
+        values, weights = _weighted_values(table, texts[f.name], f)
+        texts = texts.with_columns(values.alias(f.name), weights.alias(weights_column(f.name)))
     typed = texts.with_columns(parsed)
     for f in schema.fields:
         if f.kind == "categorical":
             columns[f.name] = pl.when(pl.col(f.name) != "").then(pl.col(f.name))
         elif f.kind == "multi":
             columns[f.name] = pl.col(f.name)
+            if f.value_weights:
+                columns[weights_column(f.name)] = pl.col(weights_column(f.name))
         else:
             columns[f.name] = _numeric_value(pl.col(f.name), f)
     return typed.select(value.alias(name) for name, value in columns.items())
@@ -79,6 +88,33 @@ def _values(raw: pl.Expr, f: Field, dtype: pl.DataType) -> pl.Expr:
         values = pl.when(text != "").then(text.str.split(f.separator, inclusive=False))
     element = pl.element().str.strip_chars()
     return values.list.eval(element.filter(element.is_not_null() & (element != "")))
+
+
+def _weighted_values(table: RawTable, tokens: pl.Series, f: Field) -> tuple[pl.Series, pl.Series]:
+    """A weighted multi field's tokens (``value`` or ``value<weight_separator>weight``, as
+    :func:`_values` gives them) as its values and their Float32 weights, aligned: 1.0 where a
+    token has no weight; a token whose value is empty is dropped, as an empty value is.
+    The first weight that is not a finite number >= 0 is a located :class:`DataError`."""
+    pattern = f"(?s)^(.*){re.escape(f.weight_separator)}(.*)$"  # greedy: the last separator splits
+    token = pl.element()
+    value = pl.coalesce(token.str.extract(pattern, 1), token).str.strip_chars()
+    text = token.str.extract(pattern, 2).str.strip_chars()  # null: no weight written
+    weight = pl.when(text.is_null()).then(pl.lit(1.0)).otherwise(text.cast(pl.Float64, strict=False))
+    pairs = tokens.list.eval(
+        pl.struct(value.alias("value"), weight.alias("weight"), token.alias("token")).filter(value != "")
+    )
+    flat = pairs.to_frame("pair").with_row_index("row").explode("pair").drop_nulls("pair").unnest("pair")
+    w = pl.col("weight")
+    bad = flat.filter((~w.is_finite() | (w < 0) | w.cast(pl.Float32).is_infinite()).fill_null(True)).head(1)
+    if bad.height:
+        raise DataError(
+            f"expected a value weight, a finite number >= 0, after {f.weight_separator!r} in {bad['token'][0]!r}",
+            column=f.name,
+            **table.locate(int(bad["row"][0])),
+        )
+    values = pairs.list.eval(pl.element().struct.field("value"))
+    weights = pairs.list.eval(pl.element().struct.field("weight").cast(pl.Float32))
+    return values, weights
 
 
 def _failing(texts: pl.DataFrame, parsed: pl.DataFrame, fields: list[Field]) -> list[Field]:

@@ -2,7 +2,8 @@
 
 :func:`encode` maps prepared frames (:func:`~lit_ctr.data.checks.prepare`) through a
 fitted :class:`Vocabulary` into contiguous arrays: ids ``[N, F_cat]`` in the shared id
-space, numeric values ``[N, F_num]`` and labels ``[N]``. An :class:`Encoder` does the same
+space, numeric values ``[N, F_num]`` (then the value weights of weighted multi fields,
+``Σ max_len`` more columns) and labels ``[N]``. An :class:`Encoder` does the same
 chunk after chunk for splits larger than memory, building its lookups once.
 :func:`map_codes_to_ids` turns the training split's value codes, written while its values
 were counted, into ids in place.
@@ -23,7 +24,7 @@ import polars as pl
 from lit_ctr.data.categories import ValueCodes
 from lit_ctr.data.files import FdReader, read_exactly, write_all
 from lit_ctr.data.hashing import bucket, list_bucket
-from lit_ctr.data.multi import pad_lists
+from lit_ctr.data.multi import pad_lists, pad_weights
 from lit_ctr.data.scaling import NumericStats, scaled
 from lit_ctr.data.schema import SCALED_TRANSFORMS, Schema
 from lit_ctr.data.vocabulary import MISSING_ID, OOV_ID, PAD_ID, RESERVED_IDS, Vocabulary
@@ -35,7 +36,9 @@ class EncodedArrays:
 
     Attributes:
         ids: ``[N, F_cat]`` int32 (int64 when the id space needs it), global ids.
-        numeric: ``[N, F_num]`` float32.
+        numeric: ``[N, F_num + W]`` float32: the numeric fields' values, then the ``W``
+            value weights of the multi fields with ``value_weights`` (``max_len`` columns
+            each, aligned with their ids; none without such fields).
         labels: ``[N]`` float32 0/1, or ``None`` for unlabelled rows.
         weights: ``[N]`` float32 sample weights (``schema.weight``), or ``None``.
     """
@@ -121,8 +124,9 @@ def weights_of(frame: pl.DataFrame, schema: Schema) -> np.ndarray | None:
 def numeric_and_labels(
     frame: pl.DataFrame, schema: Schema, stats: Mapping[str, NumericStats] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """A prepared frame's numeric values ``[N, F_num]`` float32 (C order) and labels
-    ``[N]`` float32, or ``None`` without a label column.
+    """A prepared frame's numeric values ``[N, F_num]`` float32 (C order), followed by the
+    value weights of its weighted multi fields (:func:`~lit_ctr.data.multi.pad_weights`),
+    and labels ``[N]`` float32, or ``None`` without a label column.
 
     ``standard`` and ``minmax`` fields are scaled with ``stats`` (field name → the
     training split's :class:`~lit_ctr.data.scaling.NumericStats`), which they require.
@@ -140,6 +144,8 @@ def numeric_and_labels(
         if columns
         else np.zeros((frame.height, 0), dtype=np.float32)
     )
+    if schema.weighted_multi:
+        numeric = np.concatenate([numeric, pad_weights(frame, schema)], axis=1)
     labels = frame[schema.label].to_numpy().astype(np.float32) if schema.label in frame.columns else None
     return np.ascontiguousarray(numeric), labels
 

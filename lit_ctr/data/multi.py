@@ -4,6 +4,12 @@ A multi field's cell is a list of values (:func:`~lit_ctr.data.checks.prepare`);
 it takes ``max_len`` columns of ``ids``: the row's values, then padding. The training
 split's value codes and every other split's ids go through :func:`pad_lists`, so they
 share one layout, which the model's layers pool (:mod:`lit_ctr.layers.pooling`).
+
+A multi field with ``value_weights`` also has a list of weights per cell, aligned with its
+values (a prepared frame's :func:`weights_column`); :func:`pad_weights` lays them out as
+``max_len`` float columns that line up with the ids: the same values kept on truncation,
+weight 0 on padding, 1 on a missing cell's missing id. They follow the numeric values in
+the model's float input (``numeric [N, F_num + Σ max_len of weighted fields]``).
 """
 
 from __future__ import annotations
@@ -43,8 +49,26 @@ def log_truncated(split: str, schema: Schema, truncated: dict[str, int]) -> None
     truncated.clear()
 
 
-def pad_lists(values: pl.Series, f: Field, *, pad: int, missing: int, dtype: np.dtype | type) -> tuple[np.ndarray, int]:
-    """A multi field's list column (ids or codes, no nulls inside) as ``[N, f.max_len]``:
+def weights_column(name: str) -> str:
+    """The prepared frame's column of field ``name``'s value weights (a name no file column has)."""
+    return f"\x00value weights\x00{name}"
+
+
+def pad_weights(frame: pl.DataFrame, schema: Schema) -> np.ndarray:
+    """The value weights of a prepared frame's weighted multi fields: ``[N, Σ max_len]``
+    float32, each field's ``max_len`` columns aligned with its ids (:func:`pad_lists`:
+    the same values kept when a list is truncated), 0 on padding, 1 on a missing cell."""
+    parts = [
+        pad_lists(frame[weights_column(f.name)], f, pad=0.0, missing=1.0, dtype=np.float32)[0]
+        for f in schema.weighted_multi
+    ]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((frame.height, 0), dtype=np.float32)
+
+
+def pad_lists(
+    values: pl.Series, f: Field, *, pad: float, missing: float, dtype: np.dtype | type
+) -> tuple[np.ndarray, int]:
+    """A multi field's list column (ids, codes or weights, no nulls inside) as ``[N, f.max_len]``:
     each row's values first (the first or last ``max_len`` of a longer list, as ``f.keep``
     says), then ``pad``; a missing cell (null) is ``missing`` then padding, an empty list is
     all padding. Returns the array and the number of rows that were truncated."""

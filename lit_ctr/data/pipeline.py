@@ -223,6 +223,7 @@ class Pipeline:
         """
         counter = VocabularyCounter(self.schema)
         num_ids, num_numeric = self.schema.id_columns, len(self.schema.numeric)
+        num_floats = num_numeric + self.schema.weight_columns  # numeric values, then value weights
         written: dict[str, cache.SplitWriter] = {}
         if self.path is None:
             sources = {
@@ -232,7 +233,7 @@ class Pipeline:
             }
             routes: np.ndarray | None = None
             routed: list[str] = []
-            train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_numeric, self._weighted)
+            train = cache.SplitWriter(tmp / "train", np.dtype(np.int32), num_ids, num_floats, self._weighted)
             scaled = bool(scaled_fields(self.schema))
             train_chunks = self._chunks(inputs["train"], 2 if scaled else 1, self._format("train", inputs))
             if scaled:  # standard/minmax need the split's statistics before its first row is written
@@ -283,7 +284,7 @@ class Pipeline:
             assert encoder is not None  # built above whenever there are sources
             splits = routed if source == "all" else [source]
             writers = {
-                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_floats, self._weighted)
                 for split in splits
             }
             self._write(writers, read_ahead(chunks), encoder, routes if source == "all" else None)
@@ -302,11 +303,12 @@ class Pipeline:
         assert vocabulary is not None
         encoder = Encoder(self.schema, vocabulary)
         num_ids, num_numeric = self.schema.id_columns, len(self.schema.numeric)
+        num_floats = num_numeric + self.schema.weight_columns  # numeric values, then value weights
         write_json(tmp / "vocabulary.json", vocabulary.to_dict())
         written: dict[str, cache.SplitWriter] = {}
         for split, paths in inputs.items():
             if split != "all":
-                writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
+                writer = cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_floats, self._weighted)
                 self._write({split: writer}, read_ahead(self._chunks(paths, 1, self._format(split, inputs))), encoder)
                 log_truncated(split, self.schema, encoder.truncated)
                 written[split] = writer
@@ -314,7 +316,7 @@ class Pipeline:
             chunks = self._chunks(inputs["all"], 2, self._format("all", inputs))  # count rows, encode
             _, routes, routed = self._split_rows(chunks)
             writers = {
-                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_numeric, self._weighted)
+                split: cache.SplitWriter(tmp / split, encoder.id_dtype, num_ids, num_floats, self._weighted)
                 for split in routed
                 if split != "train"
             }

@@ -456,7 +456,9 @@ def _not_utf8(path: Path) -> DataError | None:
 def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
     """``label idx:val idx:val ...`` lines; categorical fields take ``idx`` as the value,
     numeric fields take ``val``; a multi field takes the list of its tokens' ``idx`` on the
-    line (in line order; the ``val`` weights are not read), which needs ``field_starts``."""
+    line (in line order), which needs ``field_starts``; with ``value_weights`` each token's
+    ``val`` is its value's weight (``idx`` and ``val`` joined by ``weight_separator``, as
+    :func:`~lit_ctr.data.checks.prepare` reads a text cell), else ``val`` is not read."""
     names = [f.name for f in schema.fields]
     multi = {i for i, f in enumerate(schema.fields) if f.kind == "multi"}
     if multi and fmt.field_starts is None:
@@ -502,11 +504,16 @@ def _read_libfm(path: Path, schema: Schema, fmt: FileFormat) -> RawTable:
             line=int(dup["row"][0]) + 1,
         )
     takes_index = pl.Series([f.kind in ("categorical", "multi") for f in schema.fields])
-    exploded = exploded.with_columns(
-        value=pl.when(takes_index.gather(exploded["field"]))
-        .then(pl.col("idx").cast(pl.String))
-        .otherwise(pl.col("val"))
-    )
+    value = pl.when(takes_index.gather(exploded["field"])).then(pl.col("idx").cast(pl.String)).otherwise(pl.col("val"))
+    if schema.weighted_multi:  # a weighted multi field's token is its value and weight, as a text cell writes them
+        separator = pl.Series([f.weight_separator if f.value_weights else None for f in schema.fields], dtype=pl.String)
+        token_separator = separator.gather(exploded["field"])
+        value = (
+            pl.when(token_separator.is_not_null())
+            .then(pl.concat_str(pl.col("idx").cast(pl.String), pl.lit(token_separator), pl.col("val")))
+            .otherwise(value)
+        )
+    exploded = exploded.with_columns(value=value)
     # Columns are aligned on the line under helper names, then named after the schema
     # (whose names may be anything, "row" and "value" included).
     rows = lines.select("row")

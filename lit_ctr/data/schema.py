@@ -12,6 +12,7 @@ Written in YAML under the datamodule's ``init_args.schema``::
         - {name: age, kind: numeric, transform: standard, clip: [-3.0, 3.0]}
         - {name: rating, kind: numeric, transform: minmax}
         - {name: genres, kind: multi, separator: "|", max_len: 20, pooling: mean}
+        - {name: tags, kind: multi, max_len: 10, pooling: mean, value_weights: true}  # "sports:0.5|news:2"
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ class Field:
         pooling: multi fields: ``sum``, ``mean`` (default) or ``max`` of the values' vectors.
         keep: multi fields: which values a truncated list keeps, the ``first`` (default)
             or the ``last`` ``max_len``.
+        value_weights: multi fields: whether each value carries a weight, written after
+            ``weight_separator`` (``sports:0.5|news:2``; a value without one weighs 1.0;
+            the weight is a finite number >= 0). Pooling then weighs each value's vector:
+            ``sum`` is ``Σ w_i e_i``, ``mean`` ``Σ w_i e_i / Σ w_i``, ``max`` the largest
+            ``w_i e_i``. In libFM files a weighted field's weights are its tokens' ``val``.
+        weight_separator: multi fields with ``value_weights``: what separates a value from
+            its weight (default ``:``; the last one in a value counts).
         hash_buckets: categorical and multi fields: no vocabulary; a value's id is its
             stable hash modulo this many buckets (:mod:`lit_ctr.data.hashing`), so unseen
             values get ids too and no pass over the training data counts them.
@@ -80,6 +88,8 @@ class Field:
     max_len: int | None = None
     pooling: Pooling = "mean"
     keep: Keep = "first"
+    value_weights: bool = False
+    weight_separator: str = ":"
     hash_buckets: int | None = None
 
     @property
@@ -198,9 +208,25 @@ class Schema:
         """Columns of the ``ids`` array: one per categorical field, ``max_len`` per multi field."""
         return len(self.categorical) + sum(int(f.max_len or 0) for f in self.multi)
 
+    @property
+    def weighted_multi(self) -> list[Field]:
+        """Multi fields with ``value_weights``, in schema order (their weights follow the
+        numeric values in the model's float input)."""
+        return [f for f in self.multi if f.value_weights]
+
+    @property
+    def weight_columns(self) -> int:
+        """Columns of value weights after the numeric ones: ``max_len`` per weighted multi field."""
+        return sum(int(f.max_len or 0) for f in self.weighted_multi)
+
     def multi_layout(self) -> list[dict[str, Any]]:
-        """The multi fields' ``{name, max_len, pooling}``, in order: the model's ``multi_fields``."""
-        return [{"name": f.name, "max_len": f.max_len, "pooling": f.pooling} for f in self.multi]
+        """The multi fields' ``{name, max_len, pooling}`` (and ``value_weights: true`` where
+        set), in order: the model's ``multi_fields``."""
+        return [
+            {"name": f.name, "max_len": f.max_len, "pooling": f.pooling}
+            | ({"value_weights": True} if f.value_weights else {})
+            for f in self.multi
+        ]
 
     @property
     def numeric(self) -> list[Field]:
@@ -219,6 +245,9 @@ class Schema:
                 del f["clip"]
             if f["kind"] != "multi":
                 for key in _MULTI_KEYS:
+                    del f[key]
+            if not f.get("value_weights"):
+                for key in _WEIGHT_KEYS:
                     del f[key]
             if f["hash_buckets"] is None:
                 del f["hash_buckets"]
@@ -255,12 +284,15 @@ def _as_field(i: int, spec: Any) -> Field:
 
 _MULTI_KEYS = ("separator", "max_len", "pooling", "keep")
 _MULTI_DEFAULTS = {"separator": "|", "max_len": None, "pooling": "mean", "keep": "first"}
+_WEIGHT_KEYS = ("value_weights", "weight_separator")  # absent from to_dict() while value_weights is off
 
 
 def _check_multi(where: str, f: Field) -> None:
     """The multi-field keys: only on multi fields, and valid there."""
     if f.kind != "multi":
         set_keys = [k for k in _MULTI_KEYS if getattr(f, k) != _MULTI_DEFAULTS[k]]
+        set_keys += ["value_weights"] if f.value_weights is not False else []
+        set_keys += ["weight_separator"] if f.weight_separator != ":" else []
         if set_keys:
             raise SchemaError(f"{where}: {', '.join(set_keys)} apply to multi fields (kind: multi) only")
         return
@@ -274,6 +306,22 @@ def _check_multi(where: str, f: Field) -> None:
         raise SchemaError(f"{where}: pooling must be 'sum', 'mean' or 'max', got {f.pooling!r}")
     if f.keep not in ("first", "last"):
         raise SchemaError(f"{where}: keep must be 'first' or 'last', got {f.keep!r}")
+    _check_weights(where, f)
+
+
+def _check_weights(where: str, f: Field) -> None:
+    """``value_weights`` and ``weight_separator`` of a multi field."""
+    if not isinstance(f.value_weights, bool):
+        raise SchemaError(f"{where}: value_weights must be true or false, got {f.value_weights!r}")
+    sep = f.weight_separator
+    if not isinstance(sep, str) or not sep or sep in ('"', "\r", "\n"):
+        raise SchemaError(
+            f"{where}: weight_separator must be a non-empty string other than a quote or a line break, got {sep!r}"
+        )
+    if not f.value_weights and sep != ":":
+        raise SchemaError(f"{where}: weight_separator applies with value_weights: true only")
+    if f.value_weights and (sep in f.separator or f.separator in sep):
+        raise SchemaError(f"{where}: weight_separator {sep!r} must differ from the values' separator {f.separator!r}")
 
 
 def _check_hashed(where: str, f: Field) -> None:

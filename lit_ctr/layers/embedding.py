@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from lit_ctr.layers.penalised_rows import PenalisedRows
-from lit_ctr.layers.pooling import multi_field_layout, pool_fields, real_rows_squared
+from lit_ctr.layers.pooling import multi_field_layout, pool_fields, real_rows_squared, weight_columns
 from lit_ctr.layers.table import EmbeddingTable
 
 
@@ -22,15 +22,17 @@ class FeatureEmbedding(PenalisedRows):
     A numeric field ``j`` contributes ``x_j · u_j`` with a learned vector ``u_j``, as an
     FM treats real-valued features. A multi-valued field (the last ``len(multi_fields)``
     of ``field_dims``) has ``max_len`` columns of ids, padded with negative ids, pooled
-    into one vector (:func:`~lit_ctr.layers.pooling.pool_fields`). Output fields are the
-    categorical ones in order (single-valued, then multi-valued), then the numeric ones.
+    into one vector (:func:`~lit_ctr.layers.pooling.pool_fields`); one with
+    ``value_weights`` weighs its values by the weights that follow the numeric values in
+    ``numeric``. Output fields are the categorical ones in order (single-valued, then
+    multi-valued), then the numeric ones.
 
     Args:
         field_dims: ids per categorical field, the multi-valued ones last.
         num_numeric: number of numeric fields.
         dim: vector size ``k``.
         init_std: standard deviation of the normal initialisation.
-        multi_fields: the multi-valued fields' ``{max_len, pooling}``, in order.
+        multi_fields: the multi-valued fields' ``{max_len, pooling, value_weights}``, in order.
     """
 
     offsets: Tensor
@@ -47,6 +49,8 @@ class FeatureEmbedding(PenalisedRows):
         self.dim = dim
         self.multi = multi_field_layout("multi_fields", multi_fields)
         self.num_single = len(field_dims) - len(self.multi)
+        self.num_numeric = num_numeric
+        self.weighted = weight_columns(self.multi) > 0
         self.table = EmbeddingTable(max(sum(field_dims), 1), dim)
         self.numeric_vectors = nn.Parameter(torch.empty(num_numeric, dim))
         offsets = torch.tensor([0, *field_dims[:-1]], dtype=torch.long).cumsum(0) if field_dims else torch.zeros(0)
@@ -59,10 +63,13 @@ class FeatureEmbedding(PenalisedRows):
         return len(self.offsets) + self.numeric_vectors.shape[0]
 
     def forward(self, ids: Tensor, numeric: Tensor) -> Tensor:
-        """``ids [B, F_single + Σ max_len]`` (global, padding negative), ``numeric [B, F_num]``
+        """``ids [B, F_single + Σ max_len]`` (global, padding negative), ``numeric [B, F_num + W]``
+        (the numeric values, then the ``W`` value weights of weighted multi fields)
         → ``[B, F_cat + F_num, dim]``."""
         if self.multi:
-            vectors = pool_fields(self.kept(self.table(ids.clamp(min=0))), ids, self.num_single, self.multi)
+            weights = numeric[:, self.num_numeric :] if self.weighted else None
+            numeric = numeric[:, : self.num_numeric] if self.weighted else numeric
+            vectors = pool_fields(self.kept(self.table(ids.clamp(min=0))), ids, self.num_single, self.multi, weights)
         else:
             vectors = self.kept(self.table(ids))
         if self.numeric_vectors.shape[0]:

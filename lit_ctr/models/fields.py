@@ -7,7 +7,7 @@ from typing import Any
 from lit_ctr.errors import ConfigError
 from lit_ctr.layers.embedding import FeatureEmbedding
 from lit_ctr.layers.linear import FeaturesLinear
-from lit_ctr.layers.pooling import multi_field_layout
+from lit_ctr.layers.pooling import layout_of, multi_field_layout
 from lit_ctr.sharding.layers import ShardedFeatureEmbedding, ShardedFeaturesLinear, check_embedding_kind
 
 
@@ -39,9 +39,7 @@ class FieldLayers:
             raise ConfigError(
                 f"model.multi_fields: {len(layout)} multi-valued fields but only {len(self.field_dims)} field_dims"
             )
-        self.multi_fields = self.hparams["multi_fields"] = [
-            {"max_len": f.max_len, "pooling": f.pooling} for f in layout
-        ]
+        self.multi_fields = self.hparams["multi_fields"] = layout_of(layout)
         self.embedding_kind = check_embedding_kind(embedding, sparse)
         if self.embedding_kind == "sharded" and self.multi_fields:
             raise ConfigError(

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
 from lit_ctr.data.datamodule import CTRDataModule
 from lit_ctr.data.schema import Field, FileFormat, Schema
 from lit_ctr.synthetic.files import MANIFEST_NAME, write_synthetic
-from lit_ctr.synthetic.generator import SyntheticSpec, criteo_like_cardinalities
+from lit_ctr.synthetic.generator import SyntheticSpec, criteo_like_cardinalities, spec_description
 
 log = logging.getLogger("lit_ctr")
 
@@ -52,6 +51,9 @@ class SyntheticCTRDataModule(CTRDataModule):
             hashed fields (``hash_buckets``) of this many buckets.
         use_multi_fields: whether the model sees the multi fields (false: they are left out
             of the schema while the labels still depend on them, for with/without comparisons).
+        multi_value_weights: whether each multi value carries a planted weight
+            (``token:weight``, read with ``value_weights: true``; see
+            :class:`~lit_ctr.synthetic.SyntheticSpec`).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class SyntheticCTRDataModule(CTRDataModule):
         multi_max_len: int = 20,
         hash_buckets: int | None = None,
         use_multi_fields: bool = True,
+        multi_value_weights: bool = False,
     ) -> None:
         self.spec = SyntheticSpec(
             rows=rows,
@@ -88,8 +91,9 @@ class SyntheticCTRDataModule(CTRDataModule):
             seed=seed,
             multi_cardinalities=list(multi_cardinalities or []),
             multi_mean_lengths=multi_mean_lengths,
+            multi_value_weights=multi_value_weights,
         )
-        described = asdict(self.spec)
+        described = spec_description(self.spec)
         if not self.spec.multi_cardinalities:  # specs without multi fields keep their folders
             del described["multi_cardinalities"], described["multi_mean_lengths"]
         digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
@@ -99,7 +103,13 @@ class SyntheticCTRDataModule(CTRDataModule):
             return hash_buckets if hash_buckets is not None and cardinality > hash_buckets else None
 
         multi = [
-            Field(f"M{j + 1}", kind="multi", max_len=multi_max_len, hash_buckets=hashed(c))
+            Field(
+                f"M{j + 1}",
+                kind="multi",
+                max_len=multi_max_len,
+                hash_buckets=hashed(c),
+                value_weights=multi_value_weights,
+            )
             for j, c in enumerate(self.spec.multi_cardinalities)
         ]
         schema = Schema(

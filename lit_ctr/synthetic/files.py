@@ -9,7 +9,6 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +18,13 @@ import polars as pl
 from lit_ctr.data.files import write_directory
 from lit_ctr.data.progress import Progress
 from lit_ctr.data.splits import check_fractions
-from lit_ctr.synthetic.generator import DEFAULT_SPLITS, SyntheticSpec, bayes_optimal_auc, generate_frame
+from lit_ctr.synthetic.generator import (
+    DEFAULT_SPLITS,
+    SyntheticSpec,
+    bayes_optimal_auc,
+    generate_frame,
+    spec_description,
+)
 
 log = logging.getLogger("lit_ctr")
 
@@ -57,7 +62,7 @@ def write_synthetic(
         raise ValueError(f"file_format must be one of 'tsv', 'csv', 'parquet', got {file_format!r}")
     ends = _split_ends(spec.rows, splits)
     target = Path(directory)
-    request = _normalized({"spec": asdict(spec), "splits": dict(splits), "file_format": file_format})
+    request = _normalized({"spec": spec_description(spec), "splits": dict(splits), "file_format": file_format})
     paths = {name: target / f"{name}.{file_format}" for name in splits}
     if _is_existing_dataset(target, request, paths):
         return paths

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -102,6 +102,10 @@ class SyntheticSpec:
             empty list), as ``kind: multi`` with ``pooling: mean`` learns it.
         multi_mean_lengths: mean number of values of each multi field (Poisson lengths,
             values drawn Zipf-like without repeats in a row); default 5 each.
+        multi_value_weights: whether every multi value carries a weight, Uniform(0.1, 2)
+            to two decimals, written ``token:weight``; the planted FM then pools the
+            field as ``Σ w_i v_i / Σ w_i`` (and its first-order weights alike), as
+            ``value_weights: true`` with ``pooling: mean`` learns it.
     """
 
     rows: int = 100_000
@@ -116,6 +120,7 @@ class SyntheticSpec:
     seed: int = 0
     multi_cardinalities: list[int] = field(default_factory=list)
     multi_mean_lengths: list[float] | None = None
+    multi_value_weights: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -159,11 +164,23 @@ class SyntheticSpec:
                 "one number > 0 per multi field",
                 self.multi_mean_lengths,
             )
+        _require(
+            isinstance(self.multi_value_weights, bool), "multi_value_weights", "true or false", self.multi_value_weights
+        )
 
     @property
     def mean_lengths(self) -> list[float]:
         """Mean values per row of each multi field."""
         return list(self.multi_mean_lengths or [5.0] * len(self.multi_cardinalities))
+
+
+def spec_description(spec: SyntheticSpec) -> dict[str, object]:
+    """The spec as plain data (manifests, folder names); ``multi_value_weights`` only when
+    set, so data sets written before it keep their manifests and folders."""
+    described = asdict(spec)
+    if not spec.multi_value_weights:
+        del described["multi_value_weights"]
+    return described
 
 
 def _is_int(value: object) -> bool:
@@ -217,6 +234,8 @@ class _Draw:
     ids: np.ndarray  # [m, rows] int64 ids, -1 where missing
     # Per multi field: [rows, max length] int64 ids, -1 past the row's values.
     multi_ids: list[np.ndarray] = field(default_factory=list)
+    # Per multi field with value weights: [rows, max length] float64, 0 past the row's values.
+    multi_weights: list[np.ndarray] = field(default_factory=list)
 
 
 def generate_frame(spec: SyntheticSpec) -> tuple[pl.DataFrame, PlantedTruth]:
@@ -361,7 +380,13 @@ def _draw_features(spec: SyntheticSpec, planted: _Planted, rng: np.random.Genera
         _multi_ids(rng, rows, cardinality, length, spec.zipf_exponent)
         for cardinality, length in zip(spec.multi_cardinalities, spec.mean_lengths)
     ]
-    return _Draw(counts=counts, ids=ids, multi_ids=multi)
+    # Drawn last, so that specs without value weights draw what they did before.
+    weights = (
+        [np.where(ids_ >= 0, np.round(rng.uniform(0.1, 2.0, ids_.shape), 2), 0.0) for ids_ in multi]
+        if spec.multi_value_weights
+        else []
+    )
+    return _Draw(counts=counts, ids=ids, multi_ids=multi, multi_weights=weights)
 
 
 def _multi_ids(
@@ -430,7 +455,12 @@ def _field_terms(planted: _Planted, draw: _Draw) -> Iterator[tuple[np.ndarray, n
         yield planted.numeric_w[f] * x, np.outer(x, planted.numeric_v[f])
     for ids, w, v in zip(draw.ids, planted.categorical_w, planted.categorical_v, strict=True):
         yield w[ids], v[ids]  # id -1 picks the zero row
-    for ids, w, v in zip(draw.multi_ids, planted.multi_w, planted.multi_v, strict=True):
+    for f, (ids, w, v) in enumerate(zip(draw.multi_ids, planted.multi_w, planted.multi_v, strict=True)):
+        if draw.multi_weights:  # weighted mean pooling: Σ w_i v_i / Σ w_i; an empty list is zero
+            weights = draw.multi_weights[f]
+            total = np.where(weights.sum(axis=1) > 0, weights.sum(axis=1), 1.0)
+            yield (w[ids] * weights).sum(axis=1) / total, (v[ids] * weights[..., None]).sum(axis=1) / total[:, None]
+            continue
         count = np.maximum((ids >= 0).sum(axis=1), 1)  # mean pooling; an empty list is zero
         yield w[ids].sum(axis=1) / count, v[ids].sum(axis=1) / count[:, None]  # -1 picks the zero row
 
@@ -450,6 +480,9 @@ def _to_frame(planted: _Planted, draw: _Draw, labels: np.ndarray) -> pl.DataFram
     for f, ids in enumerate(draw.multi_ids):
         present = ids >= 0
         tokens = _tokens(ids[present].astype(np.uint32), planted.multi_keys[f])
+        if draw.multi_weights:  # token:weight
+            pairs = pl.DataFrame({"token": tokens, "weight": draw.multi_weights[f][present]})
+            tokens = pairs.select(pl.concat_str("token", pl.lit(":"), pl.col("weight").cast(pl.String)))["token"]
         rows = pl.DataFrame({"row": np.nonzero(present)[0], "token": tokens})  # row-major: values in order
         joined = rows.group_by("row", maintain_order=True).agg(pl.col("token").str.join("|"))
         every_row = pl.DataFrame({"row": np.arange(ids.shape[0])})
