@@ -10,7 +10,8 @@ its preprocessing (schema, file format, vocabulary) in one file:
 
 Both networks take ``ids [batch, id columns]`` (global ids, the dtype in the metadata:
 one column per categorical field, then ``max_len`` columns per multi-valued field, padded
-with -1) and ``numeric [batch, numeric fields]`` (float32, already scaled) and return
+with -1) and ``numeric [batch, numeric fields + W]`` (float32, already scaled; then the
+``W`` value weights of weighted multi-valued fields, aligned with their id columns) and return
 click probabilities ``[batch]``. Encoding raw rows uses :mod:`lit_ctr.data.rows`, never the
 model classes. A lit-ctr checkpoint (``.ckpt``) is accepted too: it is read through
 :func:`lit_ctr.checkpoint.load_model`, which builds lit-ctr's own model classes only (a
