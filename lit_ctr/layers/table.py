@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from torch import Tensor, nn
-
-from lit_ctr.layers.gradient_block import GradientBlock, gather_rows
 
 
 class EmbeddingTable(nn.Embedding):
@@ -19,13 +15,8 @@ class EmbeddingTable(nn.Embedding):
     with the same gradient. Ids are looked up as int64, whatever their dtype. Sparse tables
     (``sparse=True``, for sparse optimizers), ``padding_idx``, ``max_norm``,
     ``scale_grad_by_freq`` and other devices keep ``nn.Embedding``'s own lookup.
-    Parameters and state-dict keys are ``nn.Embedding``'s. The dense gradient is written
-    into the same block of memory every step (:mod:`lit_ctr.layers.gradient_block`).
+    Parameters and state-dict keys are ``nn.Embedding``'s.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._gradient_block = GradientBlock()
 
     def forward(self, ids: Tensor) -> Tensor:
         weight = self.weight
@@ -36,4 +27,4 @@ class EmbeddingTable(nn.Embedding):
         # cache stores them: 1.4-3.5x for 10-wide rows, ~25x for 1-wide ones
         # (bench/throughput/embedding_backward.py).
         index = ids.reshape(-1).long()
-        return gather_rows(weight, index, self._gradient_block).view(*ids.shape, weight.shape[1])
+        return weight.index_select(0, index).view(*ids.shape, weight.shape[1])
