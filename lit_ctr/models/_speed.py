@@ -11,10 +11,11 @@
   large share of a DeepFM step. The update is the same Adam.
 * :func:`keep_large_blocks`: an embedding table's dense gradient is a fresh tensor every
   step (``[1.4M, 10]`` float32 is 56 MB). glibc serves blocks above 32 MB with ``mmap`` and
-  unmaps them on free, so every step page-faults the whole gradient in again: 34 ms against
-  13 ms for the same zero-and-scatter on a kept block, 15-19% of a regularised DeepFM step
-  (``bench/throughput/large_blocks.py``). Raising glibc's mmap and trim thresholds keeps
-  freed blocks in the heap for the next step. The tensors and results are unchanged.
+  unmaps them on free, so every step page-faults the whole gradient in again: the
+  embedding backward of one batch took 31 ms against 15.5 ms with freed blocks kept, as fast
+  as a block reused by hand (``bench/throughput/large_blocks.py``, docs/throughput.md).
+  Raising glibc's mmap and trim thresholds keeps freed blocks in the heap for the next
+  step. The tensors and results are unchanged.
 """
 
 from __future__ import annotations
