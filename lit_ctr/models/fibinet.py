@@ -13,6 +13,7 @@ from torch import Tensor
 
 from lit_ctr.layers import MLP, BilinearInteraction, SENETLayer
 from lit_ctr.layers.bilinear import BilinearType
+from lit_ctr.layers.senet import ExcitationActivation
 from lit_ctr.models.base import CTRModule
 
 
@@ -30,6 +31,8 @@ class FiBiNET(CTRModule):
         reduction_ratio: SENET's ``r``: its hidden layer has ``fields // r`` units (at least 1).
         bilinear_type: ``field_all`` (one ``k × k`` weight), ``field_each`` (one per field) or
             ``field_interaction`` (one per pair of fields).
+        excitation_activation: SENET's output activation, ``relu`` (the paper's) or
+            ``sigmoid`` (field weights in (0, 1); see docs/models/fibinet.md for why).
         **training: CTRModule's training options: ``embedding_l2``, ``net_l2``,
             ``optimizer``, ``sparse``, ``sparse_optimizer``.
 
@@ -46,12 +49,13 @@ class FiBiNET(CTRModule):
         batch_norm: bool = False,
         reduction_ratio: int = 3,
         bilinear_type: BilinearType = "field_interaction",
+        excitation_activation: ExcitationActivation = "relu",
         **training: Any,
     ) -> None:
         super().__init__(field_dims, num_numeric, embed_dim, **training)
         self.linear = self.features_linear()
         self.embedding = self.feature_embedding(embed_dim)
-        self.senet = SENETLayer(self.num_fields, reduction_ratio)
+        self.senet = SENETLayer(self.num_fields, reduction_ratio, excitation_activation)
         self.bilinear = BilinearInteraction(self.num_fields, embed_dim, bilinear_type)
         self.mlp = MLP(2 * self.bilinear.num_pairs * embed_dim, list(hidden_units), dropout, batch_norm)
 

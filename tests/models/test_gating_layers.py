@@ -16,6 +16,14 @@ def test_senet_reweights_each_field_by_its_excitation_of_the_mean_pooled_vectors
     torch.testing.assert_close(layer(vectors), vectors * weights.unsqueeze(-1))
 
 
+def test_senet_with_a_sigmoid_excitation_weights_each_field_by_the_sigmoid_of_the_excitation():
+    layer = SENETLayer(num_fields=6, reduction_ratio=3, excitation_activation="sigmoid")
+    vectors = torch.randn(2, 6, 4)
+    w1, w2 = layer.excitation[0].weight, layer.excitation[2].weight
+    weights = torch.sigmoid(torch.relu(vectors.mean(-1) @ w1.T) @ w2.T)
+    torch.testing.assert_close(layer(vectors), vectors * weights.unsqueeze(-1))
+
+
 def test_feature_gate_starts_as_the_identity_when_its_output_is_zero():
     gate = FeatureGate(width=6, context_dim=3, hidden_units=[4])
     torch.nn.init.zeros_(gate.out.weight)

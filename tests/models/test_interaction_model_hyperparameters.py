@@ -28,6 +28,13 @@ def test_an_unknown_bilinear_type_is_refused():
         FiBiNET([3, 4], bilinear_type="pairwise")  # type: ignore[arg-type]
 
 
+def test_an_unknown_senet_excitation_activation_is_refused():
+    with pytest.raises(
+        ConfigError, match=r"^model\.excitation_activation: expected one of \['relu', 'sigmoid'\], got 'tanh'$"
+    ):
+        FiBiNET([3, 4], excitation_activation="tanh")  # type: ignore[arg-type]
+
+
 def test_an_unknown_dcn_v2_structure_is_refused():
     with pytest.raises(
         ConfigError, match=r"^model\.structure: expected one of \['parallel', 'stacked'\], got 'serial'$"
