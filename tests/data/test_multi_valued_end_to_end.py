@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+from csv_fit_run import fit_and_test_csv
 from lit_ctr.cli import main
 
 from lit_ctr.data.rows import encode_rows
@@ -48,48 +49,7 @@ def write_rows(path: Path, rows: int, seed: int) -> Path:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("multi")
-    data = {
-        "class_path": "CTRDataModule",
-        "init_args": {
-            "schema": SCHEMA,
-            "train_path": str(write_rows(root / "train.csv", 3000, 0)),
-            "valid_path": str(write_rows(root / "valid.csv", 500, 1)),
-            "test_path": str(write_rows(root / "test.csv", 500, 2)),
-            "file_format": {"kind": "csv"},
-            "cache_dir": str(root / "cache"),
-            "batch_size": 128,
-        },
-    }
-    config = {
-        "seed_everything": 0,
-        "trainer": {
-            "max_epochs": 3,
-            "accelerator": "cpu",
-            "enable_progress_bar": False,
-            "enable_model_summary": False,
-            "logger": {
-                "class_path": "lightning.pytorch.loggers.CSVLogger",
-                "init_args": {"save_dir": str(root / "runs"), "name": "multi", "version": 0},
-            },
-        },
-        "model": {
-            "class_path": "DeepFM",
-            "init_args": {
-                "embed_dim": 4,
-                "hidden_units": [8],
-                "embedding_l2": 1e-5,
-                "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.02}},
-            },
-        },
-        "data": data,
-    }
-    path = root / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    main(["fit", "--config", str(path)])
-    checkpoint = root / "runs" / "multi" / "version_0" / "checkpoints" / "best.ckpt"
-    main(["test", "--config", str(path), "--ckpt_path", str(checkpoint)])
-    return {"root": root, "checkpoint": checkpoint, "test": Path(data["init_args"]["test_path"])}
+    return fit_and_test_csv(tmp_path_factory.mktemp("multi"), "multi", SCHEMA, write_rows, embedding_l2=1e-5)
 
 
 ODD_ROWS = [
