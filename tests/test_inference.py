@@ -250,3 +250,49 @@ def test_without_fields_a_file_or_a_checkpoint_to_infer_from_is_an_error():
     )
     with pytest.raises(SchemaError, match=r"schema\.fields: not given, and there is no train_path \(or path\)"):
         complete_data_config(config)
+
+
+def multi_settings(inferred, name: str) -> dict:
+    f = next(f for f in inferred.schema.fields if f.name == name)
+    return {"kind": f.kind, "separator": f.separator, "max_len": f.max_len, "value_weights": f.value_weights}
+
+
+def test_a_string_column_of_pipe_joined_values_is_a_multi_field_whose_max_len_covers_the_rows(tmp_path):
+    path = write_csv(tmp_path, {"click": [0, 1, 0, 1], "tags": ["a|b", "c", "a|b|c|d", None]})
+    assert multi_settings(infer_schema(path, "click"), "tags") == {
+        "kind": "multi", "separator": "|", "max_len": 4, "value_weights": False,
+    }  # fmt: skip
+
+
+def test_semicolon_joined_values_keep_their_separator(tmp_path):
+    path = write_csv(tmp_path, {"click": [0, 1, 0], "genres": ["x;y", "y;z", "x"]})
+    assert multi_settings(infer_schema(path, "click"), "genres")["separator"] == ";"
+
+
+def test_values_written_with_weights_make_a_weighted_multi_field(tmp_path):
+    path = write_csv(tmp_path, {"click": [0, 1, 0], "tags": ["a:0.5|b:2", "c:1e-1", "a:3|d:.25"]})
+    assert multi_settings(infer_schema(path, "click"), "tags")["value_weights"] is True
+
+
+def test_a_parquet_list_column_is_a_multi_field(tmp_path):
+    path = tmp_path / "train.parquet"
+    pl.DataFrame({"click": [0, 1, 0], "tags": [["a", "b"], ["c"], ["a", "b", "c"]]}).write_parquet(path)
+    assert multi_settings(infer_schema(path, "click"), "tags")["kind"] == "multi"
+
+
+def test_a_column_with_a_separator_in_few_cells_stays_categorical(tmp_path):
+    path = write_csv(tmp_path, {"click": [0, 1] * 5, "site": ["a|b"] + ["c", "d", "e"] * 3})
+    assert kinds(infer_schema(path, "click"))["site"] == ("categorical", "none")
+
+
+def test_tag_lists_that_differ_in_every_row_are_not_left_out_as_ids(tmp_path):
+    path = write_csv(tmp_path, {"click": [0, 1, 0], "tags": ["a|b", "b|c", "a|c"], "u": ["x", "y", "x"]})
+    inferred = infer_schema(path, "click")
+    assert [f.name for f in inferred.schema.fields] == ["tags", "u"]
+    assert inferred.left_out == []
+
+
+def test_the_inferred_multi_field_is_written_with_its_settings_in_the_yaml(tmp_path):
+    path = write_csv(tmp_path, {"click": [0, 1, 0], "tags": ["a:1|b:2", "c:1", "a:2|b:1|c:3"]})
+    fields = yaml.safe_load(infer_schema(path, "click").to_yaml())["data"]["init_args"]["schema"]["fields"]
+    assert fields == [{"name": "tags", "kind": "multi", "max_len": 3, "value_weights": True}]  # "|" is the default
