@@ -296,3 +296,24 @@ def test_the_inferred_multi_field_is_written_with_its_settings_in_the_yaml(tmp_p
     path = write_csv(tmp_path, {"click": [0, 1, 0], "tags": ["a:1|b:2", "c:1", "a:2|b:1|c:3"]})
     fields = yaml.safe_load(infer_schema(path, "click").to_yaml())["data"]["init_args"]["schema"]["fields"]
     assert fields == [{"name": "tags", "kind": "multi", "max_len": 3, "value_weights": True}]  # "|" is the default
+
+
+def test_a_checkpoints_multi_field_keeps_its_separator_max_len_and_weights_when_filled_in(tmp_path):
+    import torch
+    from jsonargparse import Namespace
+
+    from lit_ctr.data.inference import complete_data_config
+
+    tags = {"name": "tags", "kind": "multi", "separator": ";", "max_len": 7, "value_weights": True}
+    saved = Schema(fields=[tags], label="click")
+    torch.save(
+        {"state_dict": {}, "CTRDataModule": {"preprocessing": {"schema": saved.to_dict(), "vocabulary": {}}}},
+        tmp_path / "best.ckpt",
+    )
+    config = Namespace(
+        ckpt_path=str(tmp_path / "best.ckpt"),
+        data=Namespace(init_args=Namespace(schema=Namespace(fields=None, label="click"), train_path=None, path=None)),
+    )
+    complete_data_config(config)
+    (f,) = config.data.init_args.schema.fields
+    assert (f.kind, f.separator, f.max_len, f.value_weights) == ("multi", ";", 7, True)
