@@ -6,9 +6,10 @@
 Each model is built with the hyper-parameters of its frappe config (configs/frappe/<name>.yaml,
 ``init_args`` except the optimizer) on the Criteo Kaggle shape: 13 numeric fields and the 26
 categorical fields' Kaggle cardinalities (``--max-ids`` caps each field, as the 1M-row
-throughput set does). ``--speed`` times ``--steps`` training steps (forward, BCE, backward,
-Adam step) on random ids of batch 4096 after two warm-up steps, in one process, the models
-one after another: the figures compare models measured side by side, not machines.
+throughput set does). ``--speed`` times ``--steps`` training steps (the model's training
+objective with its penalties, backward, the fused Adam ``configure_optimizers`` gives) on
+random ids of batch 4096 after two warm-up steps, in one process, the models one after
+another: the figures compare models measured side by side, not machines.
 Prints a Markdown table.
 """
 
@@ -51,20 +52,26 @@ def sizes(model: models.CTRModule) -> tuple[int, int]:
 
 
 def samples_per_second(model: models.CTRModule, field_dims: list[int], steps: int, bf16: bool) -> float:
+    """Training samples/s of lit-ctr's own step: the model's ``training_objective`` (loss and
+    penalties) and the optimizer ``configure_optimizers`` gives (fused Adam), as the Trainer runs
+    them, without the Trainer."""
     generator = torch.Generator().manual_seed(0)
     offsets = torch.tensor([0, *field_dims[:-1]]).cumsum(0)
     ids = (torch.rand(BATCH, len(field_dims), generator=generator) * torch.tensor(field_dims)).long() + offsets
-    numeric = torch.rand(BATCH, NUM_NUMERIC, generator=generator)
-    labels = (torch.rand(BATCH, generator=generator) < 0.25).float()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    batch = {
+        "ids": ids,
+        "numeric": torch.rand(BATCH, NUM_NUMERIC, generator=generator),
+        "label": (torch.rand(BATCH, generator=generator) < 0.25).float(),
+    }
     model.train()
+    model.configure_model()
+    optimizer = model.configure_optimizers()
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(ids, numeric).float()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
+            objective = model.training_objective(batch)[1]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         optimizer.step()
 
     for _ in range(2):
