@@ -11,6 +11,21 @@ import yaml
 from lit_ctr.cli import main
 
 
+def quiet_trainer(save_dir: str, name: str, max_epochs: int) -> dict[str, Any]:
+    """A ``trainer:`` config for tests: CPU, no progress bar or model summary, a CSV logger
+    writing ``save_dir/name/version_0``."""
+    return {
+        "max_epochs": max_epochs,
+        "accelerator": "cpu",
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "logger": {
+            "class_path": "lightning.pytorch.loggers.CSVLogger",
+            "init_args": {"save_dir": save_dir, "name": name, "version": 0},
+        },
+    }
+
+
 def fit_and_test_csv(
     root: Path, name: str, schema: dict[str, Any], write_rows: Callable[[Path, int, int], Path], **model_args: Any
 ) -> dict[str, Path]:
@@ -32,16 +47,7 @@ def fit_and_test_csv(
     }
     config = {
         "seed_everything": 0,
-        "trainer": {
-            "max_epochs": 3,
-            "accelerator": "cpu",
-            "enable_progress_bar": False,
-            "enable_model_summary": False,
-            "logger": {
-                "class_path": "lightning.pytorch.loggers.CSVLogger",
-                "init_args": {"save_dir": str(root / "runs"), "name": name, "version": 0},
-            },
-        },
+        "trainer": quiet_trainer(str(root / "runs"), name, max_epochs=3),
         "model": {
             "class_path": "DeepFM",
             "init_args": {
@@ -59,3 +65,30 @@ def fit_and_test_csv(
     checkpoint = root / "runs" / name / "version_0" / "checkpoints" / "best.ckpt"
     main(["test", "--config", str(path), "--ckpt_path", str(checkpoint)])
     return {"root": root, "checkpoint": checkpoint, "test": Path(data["init_args"]["test_path"])}
+
+
+def export_with_cli(run: dict[str, Path], fmt: str) -> Path:
+    """``lit-ctr export`` of the run's checkpoint as ``fmt`` (torchscript or onnx); the
+    artifact's path. Skips when ONNX's packages are missing."""
+    if fmt == "onnx":
+        import pytest
+
+        pytest.importorskip("onnx")
+        pytest.importorskip("onnxruntime")
+    output = run["root"] / f"model.{'pt' if fmt == 'torchscript' else 'onnx'}"
+    main(["export", "--ckpt_path", str(run["checkpoint"]), "--format", fmt, "--output", str(output)])
+    return output
+
+
+def predict_with_cli(run: dict[str, Path]) -> Any:
+    """``lit-ctr predict`` of the run's test file with its checkpoint: the probabilities."""
+    import polars as pl
+
+    output = run["root"] / "predictions.csv"
+    main(
+        [
+            "predict", "--config", str(run["root"] / "config.yaml"), "--ckpt_path", str(run["checkpoint"]),
+            "--data.init_args.predict_path", str(run["test"]), "--predictions.output", str(output),
+        ]
+    )  # fmt: skip
+    return pl.read_csv(output)["probability"].to_numpy()

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
-from csv_fit_run import fit_and_test_csv
+from csv_fit_run import export_with_cli, fit_and_test_csv, predict_with_cli
 from lit_ctr.cli import main
 
 from lit_ctr.data.rows import encode_rows
@@ -99,12 +99,7 @@ def test_text_and_list_cells_of_the_same_values_score_the_same(run):
 
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
 def test_an_export_scores_raw_rows_like_the_checkpoint(run, fmt):
-    if fmt == "onnx":
-        pytest.importorskip("onnx")
-        pytest.importorskip("onnxruntime")
-    output = run["root"] / f"model.{'pt' if fmt == 'torchscript' else 'onnx'}"
-    main(["export", "--ckpt_path", str(run["checkpoint"]), "--format", fmt, "--output", str(output)])
-    predictor = load_predictor(output)
+    predictor = load_predictor(export_with_cli(run, fmt))
     for rows in (ODD_ROWS, str(run["test"])):
         got, expected = predictor.predict(rows, file_format={"kind": "csv"}), score(run["checkpoint"], rows)
         assert got.shape == expected.shape and np.max(np.abs(got - expected)) < 1e-5
@@ -142,14 +137,7 @@ def test_the_checkpoint_preprocessing_holds_the_multi_field_settings(run):
 
 
 def test_lit_ctr_predict_scores_a_file_like_the_checkpoint(run):
-    output = run["root"] / "predictions.csv"
-    main(
-        [
-            "predict", "--config", str(run["root"] / "config.yaml"), "--ckpt_path", str(run["checkpoint"]),
-            "--data.init_args.predict_path", str(run["test"]), "--predictions.output", str(output),
-        ]
-    )  # fmt: skip
-    got = pl.read_csv(output)["probability"].to_numpy()
+    got = predict_with_cli(run)
     assert np.max(np.abs(got - score(run["checkpoint"], str(run["test"])))) < 1e-5
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+from csv_fit_run import quiet_trainer
 from lit_ctr.cli import main
 from synthetic_config import SYNTHETIC_SCHEMA, synthetic_data_config
 
@@ -34,16 +35,7 @@ def checkpoint(tmp_path_factory, synthetic_files) -> Path:
     data["init_args"]["schema"] = SCALED_SCHEMA
     config = {
         "seed_everything": 0,
-        "trainer": {
-            "max_epochs": 1,
-            "accelerator": "cpu",
-            "enable_progress_bar": False,
-            "enable_model_summary": False,
-            "logger": {
-                "class_path": "lightning.pytorch.loggers.CSVLogger",
-                "init_args": {"save_dir": str(root / "runs"), "name": "scaled", "version": 0},
-            },
-        },
+        "trainer": quiet_trainer(str(root / "runs"), "scaled", max_epochs=1),
         "model": {"class_path": "DeepFM", "init_args": {"embed_dim": 4, "hidden_units": [8]}},
         "data": data,
     }

@@ -32,14 +32,18 @@ def penalty_and_grad(model: torch.nn.Module, ids: torch.Tensor, numeric: torch.T
     return penalty.detach(), model.embedding.table.weight.grad.clone(), model.linear.table.weight.grad.clone()
 
 
-def test_embedding_l2_from_gathered_rows_matches_a_second_lookup() -> None:
-    model = DeepFM(FIELD_DIMS, num_numeric=2, embed_dim=4, hidden_units=[8], embedding_l2=0.05).train()
+def assert_penalty_and_grads_match_a_second_lookup(model) -> None:
     model.configure_model()
     ids, numeric = batch()
     ours = penalty_and_grad(model, ids, numeric, reference=False)
     theirs = penalty_and_grad(model, ids, numeric, reference=True)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_embedding_l2_from_gathered_rows_matches_a_second_lookup() -> None:
+    model = DeepFM(FIELD_DIMS, num_numeric=2, embed_dim=4, hidden_units=[8], embedding_l2=0.05).train()
+    assert_penalty_and_grads_match_a_second_lookup(model)
 
 
 def test_gathered_rows_are_kept_only_when_the_l2_is_on() -> None:
@@ -68,9 +72,4 @@ def test_an_evaluation_pass_keeps_no_rows() -> None:
 def test_a_layer_the_forward_did_not_call_is_looked_up_for_its_l2() -> None:
     # FNN reads linear.table directly, so FeaturesLinear.forward never runs in its step.
     model = FNN(FIELD_DIMS, num_numeric=2, embed_dim=4, hidden_units=[8], embedding_l2=0.05).train()
-    model.configure_model()
-    ids, numeric = batch()
-    ours = penalty_and_grad(model, ids, numeric, reference=False)
-    theirs = penalty_and_grad(model, ids, numeric, reference=True)
-    for a, b in zip(ours, theirs):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    assert_penalty_and_grads_match_a_second_lookup(model)

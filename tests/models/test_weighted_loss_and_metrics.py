@@ -8,6 +8,7 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
+from csv_fit_run import quiet_trainer
 
 from lit_ctr.models import FM
 from lit_ctr.models.metrics import ctr_loss, weighted_auc, weighted_ctr_metrics
@@ -88,16 +89,7 @@ def test_a_fit_with_weights_logs_weighted_and_unweighted_metrics(tmp_path):
     data.write_text("\n".join(rows) + "\n")
     config = {
         "seed_everything": 0,
-        "trainer": {
-            "max_epochs": 1,
-            "accelerator": "cpu",
-            "enable_progress_bar": False,
-            "enable_model_summary": False,
-            "logger": {
-                "class_path": "lightning.pytorch.loggers.CSVLogger",
-                "init_args": {"save_dir": str(tmp_path), "name": "w", "version": 0},
-            },
-        },
+        "trainer": quiet_trainer(str(tmp_path), "w", max_epochs=1),
         "model": {"class_path": "FM", "init_args": {"embed_dim": 2}},
         "data": {
             "class_path": "CTRDataModule",
