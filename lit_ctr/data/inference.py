@@ -154,12 +154,13 @@ def infer_schema(
         if name == label or name in exclude:
             continue
         column = frame[name]
+        inferred = _field(column)
         if name not in keep:
-            problem = _uninformative(column)
+            problem = _uninformative(column, inferred)
             if problem is not None:
                 left_out.append(problem)
                 continue
-        fields.append(_field(column))
+        fields.append(inferred)
     if not fields:
         raise DataError(
             f"no feature column left to infer (label {label!r}, excluded {list(exclude)}, left out "
@@ -230,14 +231,14 @@ def _multi_field(column: pl.Series) -> Field | None:
     )
 
 
-def _uninformative(column: pl.Series) -> LeftOut | None:
+def _uninformative(column: pl.Series, inferred: Field) -> LeftOut | None:
     distinct = column.n_unique()  # null counts as one value
     if distinct <= 1:
         example = None if column.is_empty() or column[0] is None else str(column[0])
         return LeftOut(column.name, "constant", example)
     # Unique floats are ordinary measurements, and lists of tags differ from row to row;
     # unique ids are categorical columns.
-    if not _field(column).is_categorical or column.len() < 2:
+    if not inferred.is_categorical or column.len() < 2:
         return None
     if column.null_count() == 0 and distinct == column.len():
         return LeftOut(column.name, "unique")

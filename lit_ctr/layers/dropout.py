@@ -32,8 +32,9 @@ class Dropout(nn.Dropout):
             return super().forward(input)  # inductor draws its own mask; random_ breaks the graph
         kept_levels = round((1.0 - self.p) * _LEVELS)
         keep = kept_mask(input.numel(), kept_levels, input.device).view(input.shape)
-        # The cast and an in-place scale: 0.5 ms for [4096, 400] float32 against where()'s
-        # 1.6 ms (1.5 against 1.8 ms in bfloat16); the multiplier holds the same values.
+        # The cast and an in-place scale: 0.56 ms for [4096, 400] float32 against where()'s
+        # 1.86 ms (0.99 against 1.74 in bfloat16; bench/throughput/dropout_mask.py); the
+        # multiplier holds the same values.
         return input * keep.to(input.dtype).mul_(_LEVELS / kept_levels)
 
 
@@ -42,7 +43,8 @@ def kept_mask(count: int, kept_levels: int, device: torch.device) -> Tensor:
     per element, all 64 bits of ``ceil(count / 4)`` random int64s."""
     # random_(min, None) draws the full 64-bit range (plain random_() leaves the top bit 0),
     # so every int16 of the words is uniform on [-32768, 32767] and the comparison runs over
-    # one contiguous view: 1.8 against 2.9 ms to draw, 0.5 against 1.8 ms to compare, for
-    # [4096, 400] (2 threads), than three int16s from each 63-bit word.
+    # one contiguous view: 1.51 against 2.01 ms to draw, 0.58 against 1.84 ms to compare, for
+    # [4096, 400] (2 threads, bench/throughput/dropout_mask.py), than three int16s from each
+    # 63-bit word.
     words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_(_INT64_MIN, None)
     return words.view(torch.int16)[:count] < kept_levels - _LEVELS // 2
