@@ -317,3 +317,18 @@ def test_a_checkpoints_multi_field_keeps_its_separator_max_len_and_weights_when_
     complete_data_config(config)
     (f,) = config.data.init_args.schema.fields
     assert (f.kind, f.separator, f.max_len, f.value_weights) == ("multi", ";", 7, True)
+
+
+def test_fit_without_schema_fields_trains_on_an_inferred_weighted_multi_field(tmp_path):
+    rng = np.random.default_rng(0)
+    tags = ["|".join(f"t{t}:{rng.uniform(0, 2):.2f}" for t in rng.choice(6, rng.integers(0, 4), replace=False)) for _ in range(300)]  # fmt: skip
+    write_csv(tmp_path, {"tags": tags, "click": [int("t1" in t) for t in tags]}, "data.csv")
+    command = [
+        "lit-ctr", "fit", "--model", "DeepFM", "--data.train_path", "data.csv", "--data.valid_path", "data.csv",
+        "--data.schema.label", "click", "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    (config_file,) = tmp_path.glob("lightning_logs/version_0/config.yaml")
+    (tags_field,) = yaml.safe_load(config_file.read_text())["data"]["init_args"]["schema"]["fields"]
+    assert (tags_field["kind"], tags_field["max_len"], tags_field["value_weights"]) == ("multi", 3, True)
