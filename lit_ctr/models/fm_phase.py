@@ -48,6 +48,10 @@ class FMPretraining:
         patience: then stop after this many validations without a better ``fm/val/auc``.
         min_delta: the smallest rise of ``fm/val/auc`` that counts as better.
         lr: the FM's Adam learning rate (default: FNN's optimizer, as configured).
+        weight_decay: the FM's Adam ``weight_decay``, with ``lr`` (without ``lr`` FNN's
+            optimizer is used as configured, its decay included). Decay shrinks every row at
+            every step, so ids seen a few times cannot keep large vectors: the setting the
+            generic FM config uses (docs/accuracy_generic.md).
         embedding_l2: the FM's ``embedding_l2`` (default: FNN's).
         warn_below_auc: warn in one line when the FM handed over has a lower ``fm/val/auc``.
         ckpt_path: resume an interrupted FM phase from its checkpoint
@@ -59,6 +63,7 @@ class FMPretraining:
     patience: int = 2
     min_delta: float = 0.0
     lr: float | None = None
+    weight_decay: float = 0.0
     embedding_l2: float | None = None
     warn_below_auc: float = 0.55
     ckpt_path: str | None = None
@@ -70,6 +75,12 @@ class FMPretraining:
         if self.min_epochs > self.max_epochs:
             raise ConfigError(
                 f"fm_pretraining.min_epochs: expected at most max_epochs ({self.max_epochs}), got {self.min_epochs}"
+            )
+        if self.weight_decay < 0:
+            raise ConfigError(f"fm_pretraining.weight_decay: expected a number >= 0, got {self.weight_decay}")
+        if self.weight_decay > 0 and self.lr is None:
+            raise ConfigError(
+                "fm_pretraining.weight_decay: needs fm_pretraining.lr (without lr the FM phase uses FNN's optimizer as configured)"
             )
 
 
@@ -106,7 +117,11 @@ def fit_fm_phase(
             callbacks, loggers and epoch limits are the FM phase's own.
         ckpt_path: an FM-phase checkpoint (``checkpoints/fm/last.ckpt``) to resume from.
     """
-    optimizer = fnn.optimizer_factory if settings.lr is None else partial(torch.optim.Adam, lr=settings.lr)
+    optimizer = (
+        fnn.optimizer_factory
+        if settings.lr is None
+        else partial(torch.optim.Adam, lr=settings.lr, weight_decay=settings.weight_decay)
+    )
     l2 = fnn.embedding_l2 if settings.embedding_l2 is None else settings.embedding_l2
     fm = PretrainingFM(
         fnn.field_dims,

@@ -193,6 +193,32 @@ def test_a_chance_level_fm_is_warned_about_in_one_line(tmp_path):
     assert Path(path).name == "best.ckpt"
 
 
+def test_the_fm_phase_adam_takes_its_weight_decay(tmp_path, monkeypatch):
+    data = tiny_data(tmp_path)
+    fnn = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
+    decays: list[float] = []
+    original = L.Trainer.fit
+
+    def record(self, model, *args, **kwargs):
+        decays.extend(group["weight_decay"] for group in model.configure_optimizers().param_groups)
+        return original(self, model, *args, **kwargs)
+
+    monkeypatch.setattr(L.Trainer, "fit", record)
+    settings = FMPretraining(max_epochs=1, min_epochs=1, lr=0.003, weight_decay=0.001, warn_below_auc=0.0)
+    fit_fm_phase(fnn, data, quiet_trainer(1, [], tmp_path), settings, QUIET)
+    assert decays and set(decays) == {0.001}
+
+
+def test_fm_phase_weight_decay_without_lr_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"^fm_pretraining\.weight_decay: needs fm_pretraining\.lr"):
+        FMPretraining(weight_decay=0.001)
+
+
+def test_negative_fm_phase_weight_decay_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"^fm_pretraining\.weight_decay: expected a number >= 0, got -0\.1$"):
+        FMPretraining(lr=0.01, weight_decay=-0.1)
+
+
 def test_min_epochs_above_max_epochs_is_a_config_error():
     with pytest.raises(ConfigError, match=r"^fm_pretraining\.min_epochs: expected at most max_epochs \(2\), got 3$"):
         FMPretraining(max_epochs=2, min_epochs=3)
