@@ -102,10 +102,11 @@ def synthetic_data(name: str) -> tuple[dict, dict]:
     manifest = json.loads((directory / "synthetic.json").read_text())
     fields = [{"name": f"I{i}", "kind": "numeric", "transform": "bucketize"} for i in range(1, s["num_numeric"] + 1)]
     fields += [{"name": f"C{i}", "min_count": 2} for i in range(1, s["categorical"] + 1)]
-    data = {
-        "train_path": str(paths["train"]),
-        "valid_path": str(paths["valid"]),
-        "test_path": str(paths["test"]),
+    data = {  # relative to the repository root (the runs' working directory): the settings'
+        # digest must not depend on where the repository was cloned
+        "train_path": rel(paths["train"]),
+        "valid_path": rel(paths["valid"]),
+        "test_path": rel(paths["test"]),
         "file_format": {"kind": "csv", "has_header": True},
         "schema": {"label": "label", "fields": fields},
     }
