@@ -3,7 +3,7 @@ multi-valued fields (mean length 5 and 20), against the same rows without them, 
 DeepCTR-Torch's VarLenSparseFeat DeepFM on the same rows in the same run; and the
 preprocessing cost of a multi-valued column per 1M rows.
 
-    python bench/throughput/multi_valued.py --rows 1000000 --peer_rows 163840 --rounds 2 \
+    python bench/throughput/multi_valued.py --rows 1000000 --peer_rows 81920 --rounds 2 \
         --out bench/throughput/results_multi_valued.jsonl       # the documented run
     python bench/throughput/multi_valued.py --rows 200000 --no_peers   # lit-ctr only
 
@@ -162,9 +162,16 @@ def main() -> None:
     root = Path(args.root)
     results = []
 
+    out = Path(args.out) if args.out else None
+    if out:
+        out.write_text("")
+
     def record(result: dict) -> None:
         results.append(result)
         print(json.dumps(result), flush=True)
+        if out:  # line by line, so that an interrupted run keeps what it measured
+            with out.open("a") as lines:
+                lines.write(json.dumps(result) + "\n")
 
     for mean_length in (5.0, 20.0):
         record({"measure": "preprocess", **multi_column_preprocessing(args.preprocess_rows, mean_length)})
@@ -201,8 +208,6 @@ def main() -> None:
                         "load_1m": load,
                     }
                 )
-    if args.out:
-        Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in results))
     print("| round | library | rows trained | two multi fields | samples/s | 1-min load before |")
     print("|---:|---|---:|---|---:|---:|")
     trained = [r for r in results if r["measure"] == "train"]
