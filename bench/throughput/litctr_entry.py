@@ -55,9 +55,33 @@ def datamodule(data: str, cache_dir: str):
     )  # fmt: skip
 
 
+# Issue 15's models, side by side with DeepCTR-Torch (peers/deepctr_torch_entry.py): the network
+# settings of configs/frappe/<name>.yaml (structure, dropout, batch norm) at embedding 10 and
+# Adam 1e-3; no penalties (embedding_l2, attention_l2) and no weight decay, in both libraries.
+FRAPPE_MODELS = ["afm", "xdeepfm", "autoint", "dcn_v2", "fibinet"]
+PENALTIES = ("embedding_l2", "attention_l2", "net_l2")
+# What DeepCTR-Torch cannot set, set to what it does, so both libraries do the same work:
+# its AutoInt heads are embedding/heads = 5 wide (autoint.yaml has 32).
+SAME_WORK = {"autoint": {"attention_dim": EMBED_DIM // 2}}
+
+
+def build_frappe_model(name: str, dm):
+    """``name``'s class and network settings from its frappe config, embedding 10, Adam 1e-3."""
+    from models import frappe_args  # bench/throughput/models.py: one reader of the configs
+
+    cls, args = frappe_args(name)
+    args = {k: v for k, v in args.items() if k not in PENALTIES}
+    args.update(embed_dim=EMBED_DIM, optimizer=partial(torch.optim.Adam, lr=LR), **SAME_WORK.get(name, {}))
+    return cls(dm.field_dims, dm.num_numeric, **args)
+
+
 def build_model(name: str, dm, sparse: bool, preset: str = "bare", compile: bool = False):
     from lit_ctr import models
 
+    if name in FRAPPE_MODELS:
+        if sparse or compile or preset != "bare":
+            raise SystemExit(f"{name}: only the bare dense entry is defined (the frappe config's network)")
+        return build_frappe_model(name, dm)
     cls = {"deepfm": models.DeepFM, "nfm": models.NFM, "fm": models.FM}[name]
     kwargs = {"embed_dim": EMBED_DIM, "optimizer": partial(torch.optim.Adam, lr=LR)}
     if name != "fm":
@@ -151,7 +175,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", required=True)
     p.add_argument("--mode", choices=["cache", "preprocess", "trainer", "plain"], required=True)
-    p.add_argument("--model", choices=["deepfm", "nfm", "fm"], default="deepfm")
+    p.add_argument("--model", choices=["deepfm", "nfm", "fm", *FRAPPE_MODELS], default="deepfm")
     p.add_argument("--precision", default="32-true")
     p.add_argument("--sparse", action="store_true")
     p.add_argument("--preset", choices=sorted(PRESETS), default="bare")

@@ -2,6 +2,7 @@
 
     python bench/throughput/models.py --sizes                 # parameter counts (no training)
     python bench/throughput/models.py --speed --steps 20      # samples/s, fp32 and bf16-mixed
+    python bench/throughput/models.py --speed --bound         # and each against its compute bound
 
 Each model is built with the hyper-parameters of its frappe config (configs/frappe/<name>.yaml,
 ``init_args`` except the optimizer) on the Criteo Kaggle shape: 13 numeric fields and the 26
@@ -10,6 +11,11 @@ throughput set does). ``--speed`` times ``--steps`` training steps (the model's 
 objective with its penalties, backward, the fused Adam ``configure_optimizers`` gives) on
 random ids of batch 4096 after two warm-up steps, in one process, the models one after
 another: the figures compare models measured side by side, not machines.
+``--bound`` counts each model's training-step FLOPs per sample (``FlopCounterMode`` over the
+forward and backward of one batch: the matmuls, batched matmuls and convolutions, which is
+where a dense layer's work is; gathers and elementwise work are not counted) and times the
+machine's fp32 and bf16 matmul rate on a large ``torch.mm``; the compute bound is
+rate / FLOPs-per-sample, and with ``--speed`` the measured samples/s are given as a fraction of it.
 Prints a Markdown table.
 """
 
@@ -82,11 +88,46 @@ def samples_per_second(model: models.CTRModule, field_dims: list[int], steps: in
     return steps * BATCH / (time.perf_counter() - start)
 
 
+def train_flops_per_sample(model: models.CTRModule, field_dims: list[int], batch: int = 256) -> float:
+    """FLOPs of one training step (forward and backward of the training objective) per sample,
+    as torch's ``FlopCounterMode`` counts them (matmul-like operators only)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    generator = torch.Generator().manual_seed(0)
+    offsets = torch.tensor([0, *field_dims[:-1]]).cumsum(0)
+    ids = (torch.rand(batch, len(field_dims), generator=generator) * torch.tensor(field_dims)).long() + offsets
+    data = {
+        "ids": ids,
+        "numeric": torch.rand(batch, NUM_NUMERIC, generator=generator),
+        "label": (torch.rand(batch, generator=generator) < 0.25).float(),
+    }
+    model.train()
+    model.configure_model()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model.training_objective(data)[1].backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / batch
+
+
+def matmul_gflops(dtype: torch.dtype, size: int = 2048, seconds: float = 2.0) -> float:
+    """The machine's matmul rate (GFLOP/s) on a large square ``torch.mm`` in ``dtype``."""
+    a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
+    for _ in range(3):
+        torch.mm(a, b)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        torch.mm(a, b)
+        count += 1
+    return 2 * size**3 * count / (time.perf_counter() - start) / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", help="config stems in configs/frappe/ (default: all)")
     parser.add_argument("--sizes", action="store_true", help="parameter counts")
     parser.add_argument("--speed", action="store_true", help="training samples/s, fp32 and bf16-mixed")
+    parser.add_argument("--bound", action="store_true", help="FLOPs per sample and the compute bound")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--max-ids", type=int, default=None, help="cap on each field's ids (default: Kaggle's)")
     args = parser.parse_args()
@@ -97,6 +138,14 @@ def main() -> None:
         header += ["parameters", "outside the embedding tables"]
     if args.speed:
         header += ["samples/s fp32", "samples/s bf16-mixed"]
+    rates = {}
+    if args.bound:
+        rates = {dtype: matmul_gflops(dtype) for dtype in (torch.float32, torch.bfloat16)}
+        print(f"matmul rate (torch.mm 2048²): fp32 {rates[torch.float32]:.1f}, "
+              f"bf16 {rates[torch.bfloat16]:.1f} GFLOP/s")  # fmt: skip
+        header += ["train MFLOP/sample", "bound fp32", "bound bf16"]
+        if args.speed:
+            header += ["measured / bound fp32", "measured / bound bf16"]
     print(f"Criteo shape: {NUM_NUMERIC} numeric + {len(field_dims)} categorical fields, {sum(field_dims):,} ids; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
@@ -107,9 +156,23 @@ def main() -> None:
             if args.sizes:
                 total, network = sizes(build(stem, field_dims))
                 row += [f"{total:,}", f"{network:,}"]
+        measured = []
         if args.speed:
             model = build(stem, field_dims)
-            row += [f"{samples_per_second(model, field_dims, args.steps, bf16):,.0f}" for bf16 in (False, True)]
+            measured = [samples_per_second(model, field_dims, args.steps, bf16) for bf16 in (False, True)]
+            row += [f"{value:,.0f}" for value in measured]
+        if args.bound:
+            # FLOPs do not depend on the tables' sizes: counted on small ones.
+            flops = train_flops_per_sample(
+                build(stem, [min(c, 1000) for c in field_dims]), field_dims=[min(c, 1000) for c in field_dims]
+            )
+            # Under 10 kFLOP a sample (FFM, FwFM, FM, LR) the step is gathers and elementwise
+            # work: no dense layers, no compute bound worth the name.
+            dense = flops >= 1e4
+            bounds = [rates[dtype] * 1e9 / flops if dense else None for dtype in (torch.float32, torch.bfloat16)]
+            row += [f"{flops / 1e6:.2f}"] + [f"{b:,.0f}" if b else "— (no dense layers)" for b in bounds]
+            if measured:
+                row += [f"{m / b:.1%}" if b else "—" for m, b in zip(measured, bounds)]
         print("| " + " | ".join(row) + " |", flush=True)
     print(f"(load average at the end {os.getloadavg()[0]:.1f})")
 

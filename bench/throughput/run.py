@@ -76,6 +76,12 @@ ENTRY_NAMES = {
     "trainer-sparse-bf16": ("trainer", ["--sparse", "--precision", "bf16-mixed"]),
     "trainer-compile": ("trainer", ["--compile"]), "trainer-compile-bf16": ("trainer", ["--compile", "--precision", "bf16-mixed"]),
 }  # fmt: skip
+# Issue 15's models (their frappe configs' networks, litctr_entry.FRAPPE_MODELS) run against
+# DeepCTR-Torch only; FuxiCTR's entry composes DeepFM, NFM and FM alone.
+FRAPPE_MODELS = ["afm", "xdeepfm", "autoint", "dcn_v2", "fibinet"]
+PEER_MODELS = {"deepctr_torch": ["deepfm", "nfm", "fm", *FRAPPE_MODELS], "fuxictr": ["deepfm", "nfm", "fm"]}
+MODEL_NAMES = {"deepfm": "DeepFM", "nfm": "NFM", "fm": "FM", "afm": "AFM", "xdeepfm": "xDeepFM",
+               "autoint": "AutoInt+", "dcn_v2": "DCNv2", "fibinet": "FiBiNET"}  # fmt: skip
 DEFAULT_ENTRIES = (
     "trainer",
     "plain",
@@ -92,7 +98,7 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--data-dir", type=Path, default=Path("/root/bench_data"))
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "throughput.md")
-    p.add_argument("--models", nargs="+", default=["deepfm", "nfm", "fm"])
+    p.add_argument("--models", nargs="+", default=["deepfm", "nfm", "fm"], choices=list(MODEL_NAMES))
     p.add_argument(
         "--presets",
         nargs="+",
@@ -147,7 +153,7 @@ def main() -> None:
                     print(json.dumps(results[-1]), flush=True)
                 # The peers' regularised entries are defined for DeepFM (the headline) only.
                 if peers and round_ < args.peer_rounds and (preset == "bare" or model == "deepfm"):
-                    for library in ("deepctr_torch", "fuxictr"):
+                    for library in [lib for lib in ("deepctr_torch", "fuxictr") if model in PEER_MODELS[lib]]:
                         out = args.data_dir / f"{library}_{model}_{preset}.json"
                         script = HERE / "peers" / f"{library}_entry.py"
                         command = [str(PEERS_PYTHON), str(script), "--data", str(data), "--model", model]
@@ -157,6 +163,14 @@ def main() -> None:
     rate = matmul_gflops()
     (args.data_dir / "results.json").write_text(json.dumps({"results": results, "matmul_gflops": rate}, indent=1))
     write_report(args, results, rate)
+
+
+FRAPPE_SETTINGS = (
+    "the network of configs/frappe/<model>.yaml (MLP, dropout, batch norm, the interaction's own "
+    "sizes) at embedding 10, Adam 1e-3, no penalties and no weight decay; DeepCTR-Torch gets the "
+    "same in its terms (bench/throughput/peers/deepctr_torch_entry.py, FRAPPE_KWARGS), with the 13 "
+    "numeric columns label-encoded into fields so that its interaction sees 39 fields as lit-ctr's does"
+)
 
 
 def entry_label(r: dict) -> str:
@@ -175,7 +189,7 @@ def summarize(runs: list[dict], key: str, spec: str = ",.0f") -> tuple[float, st
 
 def write_report(args, results: list[dict], gflops: float, remeasured: bool = False) -> None:
     peer_rounds = len({r["round"] for r in results if r["library"] != "lit-ctr"}) or 1
-    names = {"deepfm": "DeepFM", "nfm": "NFM", "fm": "FM"}
+    names = MODEL_NAMES
     lines = [
         "# Training throughput"
         + (f": {', '.join(names[m] for m in args.models)}" if args.models != ["deepfm", "nfm", "fm"] else ""),
@@ -256,7 +270,8 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
             medians = {label: summarize(group, "samples_per_s")[0] for label, group in groups.items()}
             peers = [v for label, v in medians.items() if not label.startswith("lit-ctr")]
             best_peer = max(peers) if peers else None
-            lines += ["", f"## {names[model]}, {preset}", "", f"Settings: {settings[preset]}.", ""]
+            setting = settings[preset] if model not in FRAPPE_MODELS else FRAPPE_SETTINGS
+            lines += ["", f"## {names[model]}, {preset}", "", f"Settings: {setting}.", ""]
             lines += [
                 "samples/s is the whole epoch from the first batch (what a user waits for; a compiled "
                 "entry's includes its compilation); *after 3 batches* is the steady rate after them.",
@@ -264,6 +279,8 @@ def write_report(args, results: list[dict], gflops: float, remeasured: bool = Fa
             ]
             if model == "fm":  # no dense layers: gathers and optimizer passes over the tables bound it
                 lines += ["No compute bound: FM has no dense layers; memory traffic bounds it.", ""]
+            elif model in FRAPPE_MODELS:  # counted, not estimated: bench/throughput/models.py --bound
+                lines += ["Compute bound: docs/models/index.md (`bench/throughput/models.py --bound`).", ""]
             else:
                 bound = gflops * 1e9 / train_flops_per_sample(model)
                 lines += [f"Compute bound (dense-layer fp32 FLOPs vs the matmul rate): {bound:,.0f} samples/s.", ""]

@@ -20,6 +20,8 @@ COLUMNS = ["label"] + DENSE + SPARSE  # raw Criteo TSV layout, no header
 BATCH_NORM = True
 DROPOUT = 0.2
 EMBEDDING_L2 = 0.05
+# Issue 15's models (DeepCTR-Torch only): lit-ctr's configs/frappe/<name>.yaml network settings.
+FRAPPE_MODELS = ["afm", "xdeepfm", "autoint", "dcn_v2", "fibinet"]
 
 
 def peak_rss_mb() -> float:
@@ -38,7 +40,7 @@ def peak_rss_mb() -> float:
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", required=True, help="headerless Criteo-shaped TSV")
-    p.add_argument("--model", required=True, choices=["deepfm", "nfm", "fm"])
+    p.add_argument("--model", required=True, choices=["deepfm", "nfm", "fm", *FRAPPE_MODELS])
     p.add_argument("--json", required=True, help="where to write the result JSON")
     p.add_argument("--preset", choices=["bare", "regularised"], default="bare")
     args = p.parse_args()
