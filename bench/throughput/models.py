@@ -57,18 +57,24 @@ def sizes(model: models.CTRModule) -> tuple[int, int]:
     return total, total - tables
 
 
+def random_batch(field_dims: list[int], rows: int) -> dict[str, torch.Tensor]:
+    """A seeded batch of ``rows`` uniform random global ids per field (``[rows, fields]``),
+    numeric values and labels at a 25% positive rate."""
+    generator = torch.Generator().manual_seed(0)
+    offsets = torch.tensor([0, *field_dims[:-1]]).cumsum(0)
+    ids = (torch.rand(rows, len(field_dims), generator=generator) * torch.tensor(field_dims)).long() + offsets
+    return {
+        "ids": ids,
+        "numeric": torch.rand(rows, NUM_NUMERIC, generator=generator),
+        "label": (torch.rand(rows, generator=generator) < 0.25).float(),
+    }
+
+
 def samples_per_second(model: models.CTRModule, field_dims: list[int], steps: int, bf16: bool) -> float:
     """Training samples/s of lit-ctr's own step: the model's ``training_objective`` (loss and
     penalties) and the optimizer ``configure_optimizers`` gives (fused Adam), as the Trainer runs
     them, without the Trainer."""
-    generator = torch.Generator().manual_seed(0)
-    offsets = torch.tensor([0, *field_dims[:-1]]).cumsum(0)
-    ids = (torch.rand(BATCH, len(field_dims), generator=generator) * torch.tensor(field_dims)).long() + offsets
-    batch = {
-        "ids": ids,
-        "numeric": torch.rand(BATCH, NUM_NUMERIC, generator=generator),
-        "label": (torch.rand(BATCH, generator=generator) < 0.25).float(),
-    }
+    batch = random_batch(field_dims, BATCH)
     model.train()
     model.configure_model()
     optimizer = model.configure_optimizers()
@@ -93,14 +99,7 @@ def train_flops_per_sample(model: models.CTRModule, field_dims: list[int], batch
     as torch's ``FlopCounterMode`` counts them (matmul-like operators only)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    generator = torch.Generator().manual_seed(0)
-    offsets = torch.tensor([0, *field_dims[:-1]]).cumsum(0)
-    ids = (torch.rand(batch, len(field_dims), generator=generator) * torch.tensor(field_dims)).long() + offsets
-    data = {
-        "ids": ids,
-        "numeric": torch.rand(batch, NUM_NUMERIC, generator=generator),
-        "label": (torch.rand(batch, generator=generator) < 0.25).float(),
-    }
+    data = random_batch(field_dims, batch)
     model.train()
     model.configure_model()
     counter = FlopCounterMode(display=False)
