@@ -152,7 +152,13 @@ def fit_fm_phase(
         logger.log_metrics({"fm/best_val_auc": auc}, step=fm_trainer.global_step)
         logger.save()
     rank_zero_info(f"lit-ctr: FM phase done: best fm/val/auc {auc:.4f} ({path}); FNN starts from its vectors")
-    if not auc >= settings.warn_below_auc:
+    if score is None:  # nothing to select on: not "barely better than chance", but unmeasured
+        rank_zero_warn(
+            "lit-ctr: the FM phase ran without validation (no valid split, or no validation batches), so"
+            f" fm/val/auc was not measured and FNN starts from its last epoch ({settings.max_epochs} at most);"
+            " give data.valid_path or data.valid_fraction to select the FM by fm/val/auc"
+        )
+    elif not auc >= settings.warn_below_auc:
         rank_zero_warn(
             f"lit-ctr: the FM handed to FNN is barely better than chance (fm/val/auc {auc:.4f} <"
             f" {settings.warn_below_auc}); raise fm_pretraining.min_epochs or lr, or drop fm_pretraining"

@@ -193,6 +193,16 @@ def test_a_chance_level_fm_is_warned_about_in_one_line(tmp_path):
     assert Path(path).name == "best.ckpt"
 
 
+def test_an_fm_phase_without_validation_says_so_rather_than_chance(tmp_path):
+    data = tiny_data(tmp_path)
+    fnn = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
+    settings = FMPretraining(max_epochs=1, min_epochs=1, lr=0.01)
+    with pytest.warns(UserWarning, match=r"the FM phase ran without validation") as caught:
+        path = fit_fm_phase(fnn, data, quiet_trainer(1, [], tmp_path), settings, {**QUIET, "limit_val_batches": 0})
+    assert not [w for w in caught if "barely better than chance" in str(w.message)]
+    assert Path(path).name == "last.ckpt"
+
+
 def test_the_fm_phase_adam_takes_its_weight_decay(tmp_path, monkeypatch):
     data = tiny_data(tmp_path)
     fnn = FNN(data.field_dims, data.num_numeric, **SMALL_FNN)
