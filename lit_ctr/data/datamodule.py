@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from lit_ctr.data.pipeline import SPLITS, Pipeline, log_splits, vocabulary_finge
 from lit_ctr.data.readers import expand_paths, file_header
 from lit_ctr.data.rows import encode_with
 from lit_ctr.data.schema import FileFormat, Schema
-from lit_ctr.data.splits import check_fractions
+from lit_ctr.data.splits import DEFAULT_SPLIT_FRACTIONS, check_fractions
 from lit_ctr.data.vocabulary import Vocabulary
 
 log = logging.getLogger("lit_ctr")
@@ -56,7 +57,10 @@ class CTRDataModule(LightningDataModule):
         test_path: test rows (optional).
         predict_path: rows to score with ``lit-ctr predict`` (label column optional).
         path: one file or glob to split instead of separate paths.
-        split_fractions: train/valid/test fractions of ``path``.
+        split_fractions: train/valid/test fractions of ``path`` (default ``None``: 0.8,
+            0.1, 0.1). Only ``path`` is cut by them: fractions other than that default
+            beside ``train_path`` are an error, not ignored (to hold validation rows out
+            of ``train_path``, give ``valid_fraction``).
         split_seed: seed of the row shuffle that cuts ``path`` (or carves ``valid_fraction``).
         valid_fraction: the fraction of ``train_path``'s rows held out as the validation
             split (a seeded permutation of all its rows, cut like ``split_fractions``;
@@ -109,7 +113,7 @@ class CTRDataModule(LightningDataModule):
         test_path: str | None = None,
         predict_path: str | None = None,
         path: str | None = None,
-        split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        split_fractions: tuple[float, float, float] | None = None,
         split_seed: int = 2021,
         valid_fraction: float | None = None,
         file_format: FileFormat | None = None,
@@ -162,11 +166,12 @@ class CTRDataModule(LightningDataModule):
                 "(or train_path + valid_fraction + test_path to carve validation rows out of the training file)"
             )
         self.valid_fraction = _check_valid_fraction(valid_fraction, train_path, valid_path, path)
-        if len(split_fractions) != 3:
+        given_fractions = _check_split_fractions_have_a_path(split_fractions, path)
+        if len(given_fractions) != 3:
             raise DataError(
-                f"data.split_fractions: expected three fractions (train, valid, test), got {split_fractions}"
+                f"data.split_fractions: expected three fractions (train, valid, test), got {given_fractions}"
             )
-        fractions = check_fractions(dict(zip(SPLITS, split_fractions)), "data.split_fractions", empty_ok=True)
+        fractions = check_fractions(dict(zip(SPLITS, given_fractions)), "data.split_fractions", empty_ok=True)
         train, valid, test = fractions.values()
         self.split_fractions = (train, valid, test)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -438,6 +443,21 @@ class CTRDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("predict", shuffle=False)
+
+
+def _check_split_fractions_have_a_path(split_fractions: Sequence[float] | None, path: str | None) -> Sequence[float]:
+    """``split_fractions`` cut ``path`` only; without one, fractions a user chose would be
+    silently ignored. The old default (0.8, 0.1, 0.1) passes: every config that ``lit-ctr
+    fit`` saved before the default became ``None`` carries it beside ``train_path``."""
+    if split_fractions is None:
+        return DEFAULT_SPLIT_FRACTIONS
+    if path is None and tuple(split_fractions) != DEFAULT_SPLIT_FRACTIONS:
+        raise DataError(
+            f"data.split_fractions: cut only path (one file into train/valid/test), so {list(split_fractions)} "
+            "would be ignored here; with train_path, hold validation rows out with valid_fraction "
+            "(test rows come from test_path), or give path + split_fractions instead"
+        )
+    return split_fractions
 
 
 def _check_valid_fraction(

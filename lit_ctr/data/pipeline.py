@@ -42,6 +42,7 @@ from lit_ctr.data.read_ahead import read_ahead
 from lit_ctr.data.readers import expand_paths, file_header, read_tables
 from lit_ctr.data.scaling import scaled_fields
 from lit_ctr.data.schema import FileFormat, Schema
+from lit_ctr.data.splits import DEFAULT_SPLIT_FRACTIONS
 from lit_ctr.data.vocabulary import Vocabulary, VocabularyCounter
 
 log = logging.getLogger("lit_ctr")
@@ -82,7 +83,7 @@ class Pipeline:
     cache_dir: Path
     paths: dict[str, str | None] = field(default_factory=dict)
     path: str | None = None
-    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    split_fractions: tuple[float, float, float] = DEFAULT_SPLIT_FRACTIONS
     split_seed: int = 2021
     chunk_rows: int = 100_000
     vocabulary: Vocabulary | None = None

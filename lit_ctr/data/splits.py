@@ -8,6 +8,9 @@ from collections.abc import Mapping
 
 from lit_ctr.data.errors import DataError
 
+DEFAULT_SPLIT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
+"""How one ``path`` is cut into train/valid/test when ``split_fractions`` is not given."""
+
 
 def check_fractions(fractions: Mapping[str, object], key: str, *, empty_ok: bool) -> dict[str, float]:
     """Named split fractions as floats, or a :class:`DataError` naming ``key``.

@@ -1,5 +1,6 @@
 """``valid_fraction``: validation rows carved out of ``train_path`` while the test split
-comes from ``test_path``; ``path`` with split files is an error, not a silent ignore."""
+comes from ``test_path``; ``path`` with split files, and ``split_fractions`` without ``path``, are errors, not
+silent ignores."""
 
 from __future__ import annotations
 
@@ -86,3 +87,23 @@ def test_valid_fraction_that_cannot_work_raises_data_error(make_dm, schema, trai
 def test_valid_fraction_with_path_raises_data_error(make_dm, schema, train20):
     with pytest.raises(DataError, match=r"data\.valid_fraction: .* with path, use split_fractions"):
         make_dm(schema=schema, path=str(train20), valid_fraction=0.2)
+
+
+def test_split_fractions_beside_train_path_raise_data_error(make_dm, schema, train20, test5):
+    with pytest.raises(
+        DataError, match=r"data\.split_fractions: cut only path .* \[0\.9, 0\.1, 0\.0\] would be ignored"
+    ):
+        make_dm(schema=schema, train_path=str(train20), test_path=str(test5), split_fractions=(0.9, 0.1, 0.0))
+
+
+def test_the_old_default_split_fractions_beside_train_path_still_load(make_dm, schema, train20, test5):
+    """Configs that ``lit-ctr fit`` saved before the default became ``None`` carry it."""
+    dm = make_dm(schema=schema, train_path=str(train20), test_path=str(test5), split_fractions=(0.8, 0.1, 0.1))
+    dm.setup("fit")
+    assert len(dm.splits["train"]) == 20
+
+
+def test_path_without_split_fractions_is_cut_8_1_1(make_dm, schema, train20):
+    dm = make_dm(schema=schema, path=str(train20))
+    dm.setup("fit")
+    assert (len(dm.splits["train"]), len(dm.splits["valid"])) == (16, 2)
