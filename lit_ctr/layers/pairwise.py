@@ -8,8 +8,12 @@ from torch import Tensor, nn
 
 
 class FieldPairs(nn.Module):
-    """Index pairs ``(i, j), i < j`` of ``num_fields`` fields, as buffers, so a layer over
-    pairs is one gather per side: ``vectors[:, left]`` and ``vectors[:, right]``.
+    """Index pairs ``(i, j), i < j`` of ``num_fields`` fields in row-major order, as buffers
+    (``vectors[:, left]``, ``vectors[:, right]``), and as blocks: the pairs of left field
+    ``i`` are consecutive and their right fields are the slice ``vectors[:, i + 1:]``.
+
+    A layer with a matrix per pair runs faster by blocks: one matmul per left field
+    instead of a batched matmul over every pair (FiBiNET, docs/models/index.md).
 
     Args:
         num_fields: number of fields the input holds.
@@ -20,6 +24,7 @@ class FieldPairs(nn.Module):
 
     def __init__(self, num_fields: int) -> None:
         super().__init__()
+        self.num_fields = num_fields
         left, right = torch.triu_indices(num_fields, num_fields, offset=1)
         self.register_buffer("left", left, persistent=False)
         self.register_buffer("right", right, persistent=False)
@@ -27,6 +32,16 @@ class FieldPairs(nn.Module):
     @property
     def num_pairs(self) -> int:
         return self.left.numel()
+
+    def blocks(self) -> list[tuple[int, int, int]]:
+        """``(i, first, count)`` per left field ``i`` with pairs: its pairs are
+        ``first .. first + count - 1`` of ``left``/``right``, with right fields ``i + 1 ..``."""
+        out, first = [], 0
+        for i in range(self.num_fields - 1):
+            count = self.num_fields - 1 - i
+            out.append((i, first, count))
+            first += count
+        return out
 
 
 class PairwiseProduct(FieldPairs):

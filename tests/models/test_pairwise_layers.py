@@ -50,3 +50,22 @@ def test_bilinear_weights_start_at_xavier_scale_for_one_dim_by_dim_matrix_whatev
     torch.manual_seed(0)
     weight = BilinearInteraction(40, 8, bilinear_type).weight
     assert abs(weight.std().item() - 8**-0.5) < 0.05
+
+
+@pytest.mark.parametrize("bilinear_type", ["field_all", "field_each", "field_interaction"])
+def test_bilinear_interaction_gradients_match_the_loop_over_pairs(bilinear_type):
+    layer = BilinearInteraction(4, 3, bilinear_type)
+    vectors = torch.randn(2, 4, 3, requires_grad=True)
+    upstream = torch.randn(2, 6, 3)
+    got = torch.autograd.grad((layer(vectors) * upstream).sum(), [vectors, layer.weight])
+    expected = torch.autograd.grad((_bilinear_reference(layer, vectors) * upstream).sum(), [vectors, layer.weight])
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e)
+
+
+def test_field_pairs_blocks_are_each_left_fields_consecutive_pairs():
+    pairs = BilinearInteraction(4, 3)
+    assert pairs.blocks() == [(0, 0, 3), (1, 3, 2), (2, 5, 1)]
+    for i, first, count in pairs.blocks():
+        assert pairs.left[first : first + count].tolist() == [i] * count
+        assert pairs.right[first : first + count].tolist() == list(range(i + 1, 4))
