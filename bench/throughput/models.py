@@ -3,6 +3,7 @@
     python bench/throughput/models.py --sizes                 # parameter counts (no training)
     python bench/throughput/models.py --speed --steps 20      # samples/s, fp32 and bf16-mixed
     python bench/throughput/models.py --speed --bound         # and each against its compute bound
+    python bench/throughput/models.py --models fibinet --profile  # where one fp32 step's time goes
 
 Each model is built with the hyper-parameters of its frappe config (configs/frappe/<name>.yaml,
 ``init_args`` except the optimizer) on the Criteo Kaggle shape: 13 numeric fields and the 26
@@ -16,6 +17,8 @@ forward and backward of one batch: the matmuls, batched matmuls and convolutions
 where a dense layer's work is; gathers and elementwise work are not counted) and times the
 machine's fp32 and bf16 matmul rate on a large ``torch.mm``; the compute bound is
 rate / FLOPs-per-sample, and with ``--speed`` the measured samples/s are given as a fraction of it.
+``--profile`` prints, after the table, torch.profiler's operator table (self CPU time) over
+3 fp32 steps of each model.
 Prints a Markdown table.
 """
 
@@ -94,6 +97,30 @@ def samples_per_second(model: models.CTRModule, field_dims: list[int], steps: in
     return steps * BATCH / (time.perf_counter() - start)
 
 
+def profile_step(model: models.CTRModule, field_dims: list[int], steps: int = 3) -> str:
+    """torch.profiler's operator table (self CPU time, top 15) over ``steps`` fp32 training
+    steps, after two untimed ones."""
+    from torch.profiler import ProfilerActivity, profile
+
+    batch = random_batch(field_dims, BATCH)
+    model.train()
+    model.configure_model()
+    optimizer = model.configure_optimizers()
+
+    def step() -> None:
+        objective = model.training_objective(batch)[1]
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        optimizer.step()
+
+    for _ in range(2):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
+
+
 def train_flops_per_sample(model: models.CTRModule, field_dims: list[int], batch: int = 256) -> float:
     """FLOPs of one training step (forward and backward of the training objective) per sample,
     as torch's ``FlopCounterMode`` counts them (matmul-like operators only)."""
@@ -127,6 +154,7 @@ def main() -> None:
     parser.add_argument("--sizes", action="store_true", help="parameter counts")
     parser.add_argument("--speed", action="store_true", help="training samples/s, fp32 and bf16-mixed")
     parser.add_argument("--bound", action="store_true", help="FLOPs per sample and the compute bound")
+    parser.add_argument("--profile", action="store_true", help="operator profile of 3 fp32 steps per model")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--max-ids", type=int, default=None, help="cap on each field's ids (default: Kaggle's)")
     args = parser.parse_args()
@@ -174,6 +202,10 @@ def main() -> None:
                 row += [f"{m / b:.1%}" if b else "—" for m, b in zip(measured, bounds)]
         print("| " + " | ".join(row) + " |", flush=True)
     print(f"(load average at the end {os.getloadavg()[0]:.1f})")
+    if args.profile:
+        for stem in stems:
+            torch.manual_seed(0)
+            print(f"\n{stem}, 3 fp32 steps:\n" + profile_step(build(stem, field_dims), field_dims))
 
 
 if __name__ == "__main__":
