@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -73,8 +74,8 @@ def random_batch(field_dims: list[int], rows: int) -> dict[str, torch.Tensor]:
     }
 
 
-def samples_per_second(model: models.CTRModule, field_dims: list[int], steps: int, bf16: bool) -> float:
-    """Training samples/s of lit-ctr's own step: the model's ``training_objective`` (loss and
+def training_step(model: models.CTRModule, field_dims: list[int], bf16: bool = False) -> Callable[[], None]:
+    """lit-ctr's own step on one random batch: the model's ``training_objective`` (loss and
     penalties) and the optimizer ``configure_optimizers`` gives (fused Adam), as the Trainer runs
     them, without the Trainer."""
     batch = random_batch(field_dims, BATCH)
@@ -89,6 +90,12 @@ def samples_per_second(model: models.CTRModule, field_dims: list[int], steps: in
         objective.backward()
         optimizer.step()
 
+    return step
+
+
+def samples_per_second(model: models.CTRModule, field_dims: list[int], steps: int, bf16: bool) -> float:
+    """Training samples/s of :func:`training_step`, timed over ``steps`` after two warm-up steps."""
+    step = training_step(model, field_dims, bf16)
     for _ in range(2):
         step()
     start = time.perf_counter()
@@ -102,17 +109,7 @@ def profile_step(model: models.CTRModule, field_dims: list[int], steps: int = 3)
     steps, after two untimed ones."""
     from torch.profiler import ProfilerActivity, profile
 
-    batch = random_batch(field_dims, BATCH)
-    model.train()
-    model.configure_model()
-    optimizer = model.configure_optimizers()
-
-    def step() -> None:
-        objective = model.training_objective(batch)[1]
-        optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        optimizer.step()
-
+    step = training_step(model, field_dims)
     for _ in range(2):
         step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
