@@ -317,7 +317,8 @@ def _read_delimited(
     repeated = sorted({c for c in wanted if header.count(c) > 1})
     if repeated:
         raise DataError(f"the header repeats column(s) {repeated}", file=str(path), line=1)
-    blank, num_lines = _check_field_counts(path, separator, len(header), header_line)
+    short_hint = "" if header_line or require_label else _label_hint(schema, header)
+    blank, num_lines = _check_field_counts(path, separator, len(header), header_line, short_hint)
     first_line = 2 if header_line else 1
     # Without a header polars takes the width from the first line: skip leading blanks.
     leading = 0
@@ -377,10 +378,22 @@ def _header(path: Path, separator: str) -> list[str]:
 _QUOTED = r'"(?:[^"]|"")*"'
 
 
-def _check_field_counts(path: Path, separator: str, expected: int, has_header: bool) -> tuple[list[int], int]:
+def _label_hint(schema: Schema, header: list[str]) -> str:
+    """What to say when a headerless file to score is one field short of ``header``: it may
+    lack the label (a Kaggle test file), which cannot be told from a missing field, so the
+    file's columns must be named."""
+    if schema.label not in header:
+        return ""
+    rest = [c for c in header if c != schema.label]
+    return f"; if it has no label column, name its columns with predict_file_format.columns, e.g. {rest}"
+
+
+def _check_field_counts(
+    path: Path, separator: str, expected: int, has_header: bool, short_hint: str = ""
+) -> tuple[list[int], int]:
     """Raise on the first line whose quoting is malformed or whose number of fields is
-    not ``expected``; return the 1-based numbers of the blank lines after the header
-    (skipped, not rows) and the number of lines.
+    not ``expected`` (adding ``short_hint`` when it is one short); return the 1-based
+    numbers of the blank lines after the header (skipped, not rows) and the number of lines.
 
     polars pads short rows with nulls silently and fails without a line number on a
     stray quote, so every line is checked first, in polars: lines with a quote must
@@ -421,8 +434,10 @@ def _check_field_counts(path: Path, separator: str, expected: int, has_header: b
                 file=str(path),
                 line=int(bad["row"][0]) + 1,
             )
+        found = int(bad["n"][0])
         raise DataError(
-            f"expected {expected} fields separated by {separator!r}, found {int(bad['n'][0])}",
+            f"expected {expected} fields separated by {separator!r}, found {found}"
+            + (short_hint if found == expected - 1 else ""),
             file=str(path),
             line=int(bad["row"][0]) + 1,
         )

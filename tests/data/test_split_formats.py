@@ -97,6 +97,44 @@ def test_headerless_predict_file_takes_the_training_header_as_its_columns(
     assert dm.splits["predict"].numeric[:, 0].tolist() == [5.0, 6.0]
 
 
+def test_headerless_file_to_score_one_field_short_says_how_to_name_its_columns_without_the_label(
+    make_dm, schema, train_with_header, write_rows
+):
+    """One field short may be the label (a Kaggle test file) or a field: not guessed, the error
+    says how to name the columns."""
+    rows = write_rows("score.csv", [("b", "y", 5.0), ("a", "x", 6.0)])  # user, item, price: no label
+    dm = make_dm(
+        schema=schema,
+        train_path=str(train_with_header),
+        predict_path=str(rows),
+        predict_file_format={"has_header": False},
+    )
+    with pytest.raises(
+        DataError,
+        match=r"score.csv, line 1: expected 4 fields separated by ',', found 3; if it has no label column, "
+        r"name its columns with predict_file_format.columns, e.g. \['user', 'item', 'price'\]",
+    ):
+        dm.setup("predict")
+
+
+def test_headerless_file_to_score_named_without_the_label_is_scored(make_dm, schema, train_with_header, write_rows):
+    rows = write_rows("score.csv", [("b", "y", 5.0), ("a", "x", 6.0)])
+    dm = make_dm(
+        schema=schema,
+        train_path=str(train_with_header),
+        predict_path=str(rows),
+        predict_file_format={"has_header": False, "columns": ["user", "item", "price"]},
+    )
+    dm.setup("predict")
+    assert dm.splits["predict"].numeric[:, 0].tolist() == [5.0, 6.0]
+
+
+def test_headerless_training_file_one_field_short_gets_no_hint_about_the_label(write_rows, schema):
+    path = write_rows("train.csv", [("a", "x", 1.0)])
+    with pytest.raises(DataError, match=r"train.csv, line 1: expected 4 fields separated by ',', found 3$"):
+        read_table(path, schema, FileFormat(has_header=False), require_label=True)
+
+
 def test_headerless_file_read_as_if_it_had_a_header_says_the_first_line_looks_like_data(
     make_dm, schema, train_with_header, test_without_header
 ):
