@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from lit_ctr.layers.checks import check_int_at_least
+from lit_ctr.layers.dense import Linear
 
 
 class CrossLayerV2(nn.Module):
@@ -17,7 +18,7 @@ class CrossLayerV2(nn.Module):
 
     def __init__(self, in_dim: int) -> None:
         super().__init__()
-        self.weight = nn.Linear(in_dim, in_dim)
+        self.weight = Linear(in_dim, in_dim)
 
     def forward(self, x0: Tensor, x: Tensor) -> Tensor:
         return x0 * self.weight(x) + x

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from lit_ctr.errors import ConfigError
 from lit_ctr.layers.checks import check_probability, check_widths
+from lit_ctr.layers.dense import Linear
 from lit_ctr.layers.dropout import Dropout
 
 
@@ -42,7 +43,7 @@ class MLP(nn.Sequential):
         layers: list[nn.Module] = []
         width = in_dim
         for units in hidden:
-            layers.append(nn.Linear(width, units))
+            layers.append(Linear(width, units))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(units))
             layers.append(self._ACTIVATIONS[activation]())
@@ -50,7 +51,7 @@ class MLP(nn.Sequential):
                 layers.append(Dropout(dropout))
             width = units
         if output_layer:
-            layers.append(nn.Linear(width, 1))
+            layers.append(Linear(width, 1))
         super().__init__(*layers)
         self.output_layer = output_layer
         self.out_dim = 1 if output_layer else width

@@ -16,6 +16,12 @@
   as a block reused by hand (``bench/throughput/large_blocks.py``, docs/throughput.md).
   Raising glibc's mmap and trim thresholds keeps freed blocks in the heap for the next
   step. The tensors and results are unchanged.
+
+Two more live with the layers they speed up, each with its numbers:
+:class:`lit_ctr.layers.dense.Linear` (large float32 training matmuls on oneDNN, ~1.1-1.25x
+faster than the default BLAS on the CI machine's AMD CPU; ``LIT_CTR_ONEDNN_LINEAR=0`` turns
+it off) and :func:`lit_ctr.layers.dropout.random_int16` (dropout's random bits from numpy's
+SFC64, and the mask compared straight into the activation's dtype).
 """
 
 from __future__ import annotations
