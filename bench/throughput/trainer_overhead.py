@@ -7,6 +7,13 @@ collections that fell inside the epoch:
     python bench/throughput/trainer_overhead.py --data /root/bench_data/rows1000000/train.tsv \\
         --cache-dir /root/bench_data/cache --model fm --rounds 2
 
+``--pairs 8`` runs the plain loop and the Trainer alternating in one process, 60-step
+segments (``--paired-steps``), a fresh model each, and reports each pair's ratio.
+
+``--preset regularised`` and ``--precision bf16-mixed`` give the throughput benchmark's other
+configurations (the plain loop then runs the model's ``training_objective`` under the same
+autocast the Trainer uses), and ``--variants plain trainer`` keeps only those two.
+
 ``--hook-overhead`` measures instead what the Trainer adds per step, on steps that cost
 almost nothing (logistic regression on 8-row batches, in memory, one process, rounds
 interleaved): the plain loop, the Trainer, and the Trainer with ``CTRModule``'s
@@ -50,37 +57,70 @@ class Stamps(L.Callback):
         self.end = time.perf_counter()
 
 
-def run_trainer(model_name: str, dm, stamps: list[float], manual: bool) -> None:  # noqa: ANN001
-    model = build_model(model_name, dm, sparse=False)
+def run_trainer(args: argparse.Namespace, dm, stamps: list[float], manual: bool, steps: int = -1) -> None:  # noqa: ANN001
+    model = build_model(args.model, dm, sparse=False, preset=args.preset)
     if manual:  # CTRModule.training_step steps the optimizers itself then
         model.automatic_optimization = False
         model.optimizers = lambda use_pl_optimizer=True: [L.LightningModule.optimizers(model, use_pl_optimizer)]
     probe = Stamps(stamps)
     trainer = L.Trainer(
-        max_epochs=1, accelerator="cpu", enable_progress_bar=False, enable_model_summary=False,
-        enable_checkpointing=False, num_sanity_val_steps=0, limit_val_batches=0,
+        max_epochs=1, max_steps=steps, accelerator="cpu", precision=args.precision, enable_progress_bar=False,
+        enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0, limit_val_batches=0,
         logger=CSVLogger(tempfile.mkdtemp()), callbacks=[probe],
     )  # fmt: skip
     trainer.fit(model, dm)
     stamps.append(probe.end)
 
 
-def run_plain(model_name: str, dm, stamps: list[float]) -> None:  # noqa: ANN001
+def run_plain(args: argparse.Namespace, dm, stamps: list[float], steps: int = -1) -> None:  # noqa: ANN001
     dm.setup("fit")
-    model = build_model(model_name, dm, sparse=False)
+    model = build_model(args.model, dm, sparse=False, preset=args.preset)
     model.train()
     optimizer = model.configure_optimizers()
     split = EncodedSplit(dm.splits["train"])
-    for index in BatchIndexSampler(len(split), BATCH, shuffle=True, seed=0):
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
+    for step, index in enumerate(BatchIndexSampler(len(split), BATCH, shuffle=True, seed=0)):
+        if step == steps:
+            break
         stamps.append(time.perf_counter())
         batch = split[index]
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            model(batch["ids"], batch["numeric"]), batch["label"]
-        )
+        with autocast:  # log loss plus penalty, as the Trainer's training_step has it
+            loss = model.training_objective(batch)[1]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     stamps.append(time.perf_counter())
+
+
+def paired(args: argparse.Namespace) -> None:
+    """The plain loop and the Trainer in one process, alternating in short segments (ABBA
+    order), each segment a fresh model: a slow spell of the shared machine then lands on
+    both sides of a pair instead of on one process of the epoch-long comparison."""
+    torch.set_num_threads(os.cpu_count())
+    dm = datamodule(args.data, args.cache_dir)
+    dm.prepare_data()
+    warm = 5  # the first steps fault the optimizer's state and the kept blocks in
+    print(f"| {args.model} {args.preset} {args.precision}, {args.paired_steps} steps a segment | plain ms/step "
+          "| trainer ms/step | trainer × plain |")  # fmt: skip
+    print("|---|---|---|---|")
+    ratios, medians = [], {"plain": [], "trainer": []}
+    for pair in range(args.pairs):
+        order = ("plain", "trainer") if pair % 2 == 0 else ("trainer", "plain")
+        result = {}
+        for variant in order:
+            stamps: list[float] = []
+            torch.manual_seed(pair)
+            if variant == "plain":
+                run_plain(args, dm, stamps, steps=args.paired_steps)
+            else:
+                run_trainer(args, dm, stamps, manual=False, steps=args.paired_steps)
+            result[variant] = statistics.median(b - a for a, b in zip(stamps[warm:], stamps[warm + 1 :]))
+            medians[variant].append(result[variant])
+        ratios.append(result["plain"] / result["trainer"])
+        print(f"| pair {pair + 1} ({order[0]} first) | {result['plain'] * 1e3:.1f} | {result['trainer'] * 1e3:.1f} "
+              f"| {ratios[-1]:.3f} |", flush=True)  # fmt: skip
+    print(f"| median of {args.pairs} pairs | {statistics.median(medians['plain']) * 1e3:.1f} "
+          f"| {statistics.median(medians['trainer']) * 1e3:.1f} | {statistics.median(ratios):.3f} |")  # fmt: skip
 
 
 def hook_overhead(rounds: int, steps: int = 3000) -> None:
@@ -138,7 +178,12 @@ def main() -> None:
     p.add_argument("--data")
     p.add_argument("--cache-dir")
     p.add_argument("--model", choices=["deepfm", "nfm", "fm"], default="fm")
+    p.add_argument("--preset", choices=["bare", "regularised"], default="bare")
+    p.add_argument("--precision", choices=["32-true", "bf16-mixed"], default="32-true")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), metavar="VARIANT")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--pairs", type=int, default=0, help="the plain loop and the Trainer alternating in one process")
+    p.add_argument("--paired-steps", type=int, default=60, help="steps in each segment of --pairs")
     p.add_argument("--only", type=int, default=None, help=argparse.SUPPRESS)  # one entry, in this process
     args = p.parse_args()
     if args.hook_overhead:
@@ -147,6 +192,9 @@ def main() -> None:
         return
     if not (args.data and args.cache_dir):
         p.error("--data and --cache-dir are required (or --hook-overhead)")
+    if args.pairs:
+        paired(args)
+        return
     if args.only is None:
         drive(args)
         return
@@ -168,23 +216,26 @@ def main() -> None:
     variant = VARIANTS[args.only]
     stamps: list[float] = []
     if variant == "plain":
-        run_plain(args.model, dm, stamps)
+        run_plain(args, dm, stamps)
     else:
         no_freeze = variant.endswith("no gc.freeze")
         with mock.patch.object(base, "freeze_for_fit", lambda: None) if no_freeze else contextlib.nullcontext():
-            run_trainer(args.model, dm, stamps, manual="manual" in variant)
+            run_trainer(args, dm, stamps, manual="manual" in variant)
     steps = [b - a for a, b in zip(stamps, stamps[1:])]
     inside = [s for start, s in collections if stamps[0] <= start <= stamps[-1]]
     print(f"{statistics.median(steps) * 1e3:.2f} | {stamps[-1] - stamps[0]:.2f} | {len(inside)} ({sum(inside):.2f} s)")
 
 
 def drive(args: argparse.Namespace) -> None:
-    print(f"| {args.model} | median step ms | epoch s | gen-2 collections in the epoch |")
+    print(
+        f"| {args.model} {args.preset} {args.precision} | median step ms | epoch s | gen-2 collections in the epoch |"
+    )
     print("|---|---|---|---|")
     for round_ in range(args.rounds):
-        for i, variant in enumerate(VARIANTS):
+        for variant in args.variants:
             command = [sys.executable, __file__, "--data", args.data, "--cache-dir", args.cache_dir,
-                       "--model", args.model, "--only", str(i)]  # fmt: skip
+                       "--model", args.model, "--preset", args.preset, "--precision", args.precision,
+                       "--only", str(VARIANTS.index(variant))]  # fmt: skip
             line = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
             print(f"| {variant} (round {round_ + 1}) | {line} |", flush=True)
 
