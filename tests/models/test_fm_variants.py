@@ -35,15 +35,40 @@ def test_fwfm_with_every_field_pair_weight_one_is_an_fm():
     torch.testing.assert_close(fwfm(IDS, NUMERIC), fm(IDS, NUMERIC))
 
 
-def test_fwfm_weights_each_pairs_inner_product_by_its_own_r():
+def test_fwfm_weights_each_pairs_inner_product_by_its_own_r_of_one_plus_its_offset():
     model = FwFM(FIELD_DIMS, num_numeric=1, embed_dim=3)
-    assert model.field_weights.weight.shape == (1, 6)  # 4 fields, 6 pairs
-    torch.nn.init.normal_(model.field_weights.weight)
+    assert model.field_weight_offsets.weight.shape == (1, 6)  # 4 fields, 6 pairs
+    torch.nn.init.normal_(model.field_weight_offsets.weight)
     v = model.embedding(IDS, NUMERIC)
-    r = model.field_weights.weight[0]
+    r = 1 + model.field_weight_offsets.weight[0]
     pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
     expected = model.linear(IDS, NUMERIC) + sum(r[p] * (v[:, i] * v[:, j]).sum(-1) for p, (i, j) in enumerate(pairs))
     torch.testing.assert_close(model(IDS, NUMERIC), expected)
+
+
+def test_fwfm_loads_a_checkpoint_that_holds_r_itself_as_the_same_model():
+    model = FwFM(FIELD_DIMS, num_numeric=1, embed_dim=3)
+    torch.nn.init.normal_(model.field_weight_offsets.weight)
+    state = model.state_dict()
+    offsets = state.pop("field_weight_offsets.weight")
+    state["field_weights.weight"] = 1 + offsets  # the key and value saved before r = 1 + δ
+    loaded = FwFM(FIELD_DIMS, num_numeric=1, embed_dim=3)
+    loaded.load_state_dict(state)
+    torch.testing.assert_close(loaded.field_weight_offsets.weight, offsets)
+    torch.testing.assert_close(loaded(IDS, NUMERIC), model(IDS, NUMERIC))
+
+
+def test_fwfm_weight_decay_pulls_its_pair_weights_towards_an_fm():
+    model = FwFM(FIELD_DIMS, num_numeric=1, embed_dim=3)
+    with torch.no_grad():
+        model.field_weight_offsets.weight.fill_(0.5)
+    optimizer = torch.optim.Adam([model.field_weight_offsets.weight], lr=0.1, weight_decay=1.0)
+    for _ in range(50):  # no data gradient: decay alone
+        optimizer.zero_grad()
+        (0 * model(IDS, NUMERIC).sum()).backward()
+        optimizer.step()
+    r = 1 + model.field_weight_offsets.weight
+    assert r.sub(1).abs().max() < 0.1  # near the FM's r = 1, not near 0
 
 
 def test_afm_projects_the_attention_pooled_pairwise_products():
