@@ -63,13 +63,18 @@ def run_trainer(args: argparse.Namespace, dm, stamps: list[float], manual: bool,
         model.automatic_optimization = False
         model.optimizers = lambda use_pl_optimizer=True: [L.LightningModule.optimizers(model, use_pl_optimizer)]
     probe = Stamps(stamps)
-    trainer = L.Trainer(
-        max_epochs=1, max_steps=steps, accelerator="cpu", precision=args.precision, enable_progress_bar=False,
-        enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0, limit_val_batches=0,
-        logger=CSVLogger(tempfile.mkdtemp()), callbacks=[probe],
-    )  # fmt: skip
-    trainer.fit(model, dm)
+    bench_trainer(args.precision, steps, [probe]).fit(model, dm)
     stamps.append(probe.end)
+
+
+def bench_trainer(precision: str, steps: int, callbacks: list[L.Callback]) -> L.Trainer:
+    """The benchmark's Trainer: one epoch (or ``steps``), no bar, checkpoints or validation,
+    the CSV logger at its default cadence."""
+    return L.Trainer(
+        max_epochs=1, max_steps=steps, accelerator="cpu", precision=precision, enable_progress_bar=False,
+        enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0, limit_val_batches=0,
+        logger=CSVLogger(tempfile.mkdtemp()), callbacks=callbacks,
+    )  # fmt: skip
 
 
 def run_plain(args: argparse.Namespace, dm, stamps: list[float], steps: int = -1) -> None:  # noqa: ANN001

@@ -6,11 +6,12 @@ process, segments alternating ABBA, a fresh model each, no profiler attached:
         --cache-dir /tmp/bench_data/cache --preset bare --precision bf16-mixed --segments 4
 
 Each phase is the median over a segment's steps (the first 5 left out), then the median
-over segments; also the minor page faults a step. The Trainer's phases are read from its hooks (``on_train_batch_start``,
-``on_before_zero_grad``, ``on_before_backward``, ``on_after_backward``,
-``on_before_optimizer_step``, ``on_train_batch_end``) and a wrapper around
-``training_step``; its "batch" phase runs from one batch's end hook to the next one's
-start hook (Lightning's fetcher, the DataLoader, the transfer hooks, the loop's own work).
+over segments; also the minor page faults a step. The Trainer's phases are read from its
+hooks (``on_train_batch_start``, ``on_before_zero_grad``, ``on_before_backward``,
+``on_after_backward``, ``on_before_optimizer_step``, ``on_train_batch_end``) and a wrapper
+around ``training_step``; its "batch" phase runs from one batch's end hook to the next
+one's start hook (Lightning's fetcher, the DataLoader, the transfer hooks, the loop's own
+work).
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ import argparse
 import os
 import resource
 import statistics
-import tempfile
 import time
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import CSVLogger
 from litctr_entry import BATCH, build_model, datamodule
+from trainer_overhead import bench_trainer
 
 from lit_ctr.data.batching import BatchIndexSampler, EncodedSplit
 
@@ -85,26 +85,26 @@ class PhaseClock(L.Callback):
         self.current: dict[str, float] = {}
         self.steps: list[dict[str, float]] = []
 
-    def _stamp(self, name: str) -> None:
+    def stamp(self, name: str) -> None:
         self.current[name] = time.perf_counter()
 
     def on_train_batch_start(self, *args: Any) -> None:
         self.current = {"start": time.perf_counter(), "faults": minor_faults()}
 
     def on_before_zero_grad(self, *args: Any) -> None:
-        self._stamp("zero_grad")
+        self.stamp("zero_grad")
 
     def on_before_backward(self, *args: Any) -> None:
-        self._stamp("backward")
+        self.stamp("backward")
 
     def on_after_backward(self, *args: Any) -> None:
-        self._stamp("after_backward")
+        self.stamp("after_backward")
 
     def on_before_optimizer_step(self, *args: Any) -> None:
-        self._stamp("optimizer")
+        self.stamp("optimizer")
 
     def on_train_batch_end(self, *args: Any) -> None:
-        self._stamp("end")
+        self.stamp("end")
         self.steps.append(self.current)
 
 
@@ -114,18 +114,13 @@ def trainer_phases(args: argparse.Namespace, dm: Any) -> dict[str, float]:
     training_step = model.training_step
 
     def timed_training_step(batch: Any, batch_idx: int) -> Any:
-        clock._stamp("forward")
+        clock.stamp("forward")
         out = training_step(batch, batch_idx)
-        clock._stamp("forward_end")
+        clock.stamp("forward_end")
         return out
 
     model.training_step = timed_training_step  # type: ignore[method-assign]
-    trainer = L.Trainer(
-        max_epochs=1, max_steps=args.steps, accelerator="cpu", precision=args.precision, enable_progress_bar=False,
-        enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0, limit_val_batches=0,
-        logger=CSVLogger(tempfile.mkdtemp()), callbacks=[clock],
-    )  # fmt: skip
-    trainer.fit(model, dm)
+    bench_trainer(args.precision, args.steps, [clock]).fit(model, dm)
     rows = clock.steps[WARM:]
     forward = median([r["forward_end"] - r["forward"] for r in rows])
     zero_grad = median([r["backward"] - r["forward_end"] for r in rows])  # zero_grad and its hooks
